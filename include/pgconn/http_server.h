@@ -1,0 +1,42 @@
+// The thin HTTP layer: serves the latest Snapshot; never touches PostgreSQL.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "pgconn/snapshot.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace pgconn {
+
+struct HttpOptions {
+  std::string listen_address = "0.0.0.0:10432";  // normalized HOST:PORT
+  std::string telemetry_path = "/metrics";
+  std::string version;  // shown on the landing page
+  int threads = 8;
+};
+
+// Owns a civetweb server; the constructor starts listening (throws std::runtime_error with
+// the reason when the port cannot be bound), the destructor stops and joins its threads.
+class HttpServer {
+ public:
+  HttpServer(const HttpOptions& options, const SnapshotStore& store,
+             std::shared_ptr<spdlog::logger> log);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  int port() const;  // the bound port (useful when the address asked for port 0)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Plain HTML, no JavaScript: each target's used/usable bar, last poll time, link to metrics.
+std::string RenderLandingPage(const Snapshot& snapshot, const HttpOptions& options);
+
+}  // namespace pgconn

@@ -1,0 +1,22 @@
+// Loggers are made once in main and passed down; nothing uses spdlog's global registry.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pgconn/config.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace pgconn {
+
+// Logs to stderr as text ("ts level msg") or one JSON object per line.
+std::shared_ptr<spdlog::logger> MakeLogger(LogLevel level, LogFormat format);
+
+// JSON string escaping for log lines (quotes, backslashes, control characters).
+std::string JsonEscape(std::string_view text);
+
+}  // namespace pgconn

@@ -1,0 +1,52 @@
+// What the poller publishes and a scrape reads: immutable once published.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgconn {
+
+// One target as the landing page shows it.
+struct TargetSummary {
+  std::string name;
+  std::string dsn_redacted;
+  bool up = false;
+  std::optional<int64_t> client_connections;  // used, the exporter's own session included
+  std::optional<int64_t> usable_connections;
+  std::optional<int64_t> max_connections;
+  std::optional<double> last_success_unix;  // seconds since the epoch
+  std::string last_error;                   // redacted, empty when up
+};
+
+struct Snapshot {
+  std::string text;                                // the whole exposition, text format 0.0.4
+  std::string text_gzip;                           // the same, gzip-compressed once at publish time
+  std::map<std::string, std::string> target_text;  // per target only, for /probe
+  std::vector<TargetSummary> targets;
+  double built_at_unix = 0;
+};
+
+// The one place a scrape and the poller meet: a pointer swap under a mutex.
+class SnapshotStore {
+ public:
+  SnapshotStore() : current_(std::make_shared<const Snapshot>()) {}
+  std::shared_ptr<const Snapshot> Current() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return current_;
+  }
+  void Publish(std::shared_ptr<const Snapshot> snapshot) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_ = std::move(snapshot);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Snapshot> current_;
+};
+
+}  // namespace pgconn

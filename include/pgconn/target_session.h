@@ -1,0 +1,30 @@
+// The database edge: one persistent session to one target. Only src/sources implements it,
+// so the poller and its tests run without PostgreSQL.
+#pragma once
+
+#include <memory>
+
+#include "pgconn/config.h"
+#include "pgconn/deadline_watchdog.h"
+#include "pgconn/failure.h"
+#include "pgconn/sample.h"
+
+namespace pgconn {
+
+class TargetSession {
+ public:
+  virtual ~TargetSession() = default;
+  virtual bool IsOpen() const = 0;
+  // Opens the session; throws PollFailure (classified) when the server refuses or is away.
+  virtual void Open() = 0;
+  // Runs every collector query. A query that fails is recorded in the sample's collector
+  // outcomes; a lost session (broken connection, client-side deadline) closes the session
+  // and throws PollFailure.
+  virtual TargetSample Poll() = 0;
+  virtual void Close() = 0;
+};
+
+std::unique_ptr<TargetSession> MakePostgresSession(const TargetConfig& target,
+                                                   DeadlineWatchdog& watchdog);
+
+}  // namespace pgconn

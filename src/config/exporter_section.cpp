@@ -1,0 +1,54 @@
+// [exporter]: listen address, telemetry path, poll interval, logging.
+#include <string>
+
+#include "listen_address.h"
+#include "sections.h"
+
+namespace pgconn::config {
+namespace {
+
+constexpr Millis kMinPollInterval{100};
+
+std::string ReadListenAddress(TableReader& exporter, const std::string& text) {
+  const ListenAddressCheck check = CheckListenAddress(text);
+  if (!check.error.empty()) exporter.Fail("listen_address", check.error);
+  return check.address;
+}
+
+void CheckTelemetryPath(const TableReader& exporter, const std::string& path) {
+  if (path.empty() || path[0] != '/') exporter.Fail("telemetry_path", "must start with '/'");
+  if (path == "/" || path == "/healthz") {
+    exporter.Fail("telemetry_path",
+                  "\"" + path + "\" is reserved (landing page / health check); use e.g. /metrics");
+  }
+  if (path.find_first_of("?# \t") != std::string::npos) {
+    exporter.Fail("telemetry_path", "must not contain '?', '#' or spaces");
+  }
+}
+
+}  // namespace
+
+void ReadExporterCoreKeys(TableReader& exporter, ExporterConfig& out) {
+  if (auto text = exporter.OptionalString("listen_address")) {
+    out.listen_address = ReadListenAddress(exporter, *text);
+  }
+  if (auto path = exporter.OptionalString("telemetry_path")) {
+    CheckTelemetryPath(exporter, *path);
+    out.telemetry_path = *path;
+  }
+  if (auto interval = exporter.OptionalDuration("poll_interval", kMinPollInterval)) {
+    out.poll_interval = *interval;
+  }
+  if (auto level = exporter.OptionalEnum<LogLevel>("log_level", {{"debug", LogLevel::kDebug},
+                                                                 {"info", LogLevel::kInfo},
+                                                                 {"warn", LogLevel::kWarn},
+                                                                 {"error", LogLevel::kError}})) {
+    out.log_level = *level;
+  }
+  if (auto format = exporter.OptionalEnum<LogFormat>(
+          "log_format", {{"text", LogFormat::kText}, {"json", LogFormat::kJson}})) {
+    out.log_format = *format;
+  }
+}
+
+}  // namespace pgconn::config

@@ -1,0 +1,25 @@
+// Readers for the parts of the config file; they are registered in src/config/config.cpp.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include "pgconn/config.h"
+#include "toml_reader.h"
+
+namespace pgconn::config {
+
+// Reads one top-level entry (a [name] table or a [[name]] array) into `out`. Sections are
+// read in registration order, so a later one can check references to an earlier one.
+using SectionReader = void (*)(const toml::node& node, const ConfigSource& source, Config& out);
+
+// Reads some keys of [exporter]; several modules share that table (procfs, shard, ...).
+// Runs only when [exporter] is present, so defaults belong in ExporterConfig itself.
+using ExporterKeysReader = void (*)(TableReader& exporter, ExporterConfig& out);
+
+void ReadExporterCoreKeys(TableReader& exporter, ExporterConfig& out);
+// Shared with config.cpp, which reports a missing [[target]] the same way.
+inline constexpr std::string_view kNoTargets =
+    "no [[target]] defined: at least one target is required";
+void ReadTargetSections(const toml::node& node, const ConfigSource& source, Config& out);
+
+}  // namespace pgconn::config

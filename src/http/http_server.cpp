@@ -1,0 +1,238 @@
+#include "pgconn/http_server.h"
+
+#include <CivetServer.h>
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "router.h"
+
+namespace pgconn {
+
+namespace {
+
+constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
+
+// Accepts IPV4:PORT (and Go-style :PORT); anything else could smuggle civetweb suffixes
+// such as "s" (TLS) or extra comma-separated ports into listening_ports.
+std::string ToCivetPort(const std::string& address) {
+  const std::string full =
+      !address.empty() && address.front() == ':' ? "0.0.0.0" + address : address;
+  const size_t colon = full.rfind(':');
+  const std::string host = colon == std::string::npos ? "" : full.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "" : full.substr(colon + 1);
+  in_addr parsed{};
+  const bool port_ok = !port.empty() && port.size() <= 5 &&
+                       port.find_first_not_of("0123456789") == std::string::npos &&
+                       std::atoi(port.c_str()) <= 65535;
+  if (inet_pton(AF_INET, host.c_str(), &parsed) != 1 || !port_ok) {
+    throw std::runtime_error("cannot listen on " + address + ": expected IPV4:PORT");
+  }
+  return full;
+}
+
+// No document_root: nothing is ever served from disk, and without put_delete_auth_file
+// civetweb accepts no uploads. max_request_size stays at its 16 KiB default.
+std::vector<std::string> CivetOptions(const std::string& address, int threads) {
+  const std::pair<const char*, std::string> settings[] = {
+      {"listening_ports", address},
+      {"num_threads", std::to_string(threads)},
+      {"request_timeout_ms", "10000"},  // also bounds slow clients holding a worker
+      {"enable_keep_alive", "yes"},
+      {"enable_directory_listing", "no"},
+      // Headers and body are separate writes; without this Nagle holds the body for an ACK.
+      {"tcp_nodelay", "1"},
+  };
+  std::vector<std::string> flat;
+  for (const auto& [name, value] : settings) {
+    flat.emplace_back(name);
+    flat.push_back(value);
+  }
+  return flat;
+}
+
+http::HttpRequest ReadRequest(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  http::HttpRequest request;
+  if (info == nullptr) return request;
+  request.method = info->request_method != nullptr ? info->request_method : "";
+  request.path = info->local_uri != nullptr ? info->local_uri : "";
+  request.query = info->query_string != nullptr ? info->query_string : "";
+  const char* encoding = mg_get_header(conn, "Accept-Encoding");
+  request.accept_encoding = encoding != nullptr ? encoding : "";
+  return request;
+}
+
+// Returns false when the client went away mid-response.
+bool WriteResponse(mg_connection* conn, const http::HttpResponse& response, bool head) {
+  const std::string length = std::to_string(response.body ? response.body->size() : 0);
+  mg_response_header_start(conn, response.status);
+  mg_response_header_add(conn, "Content-Type", response.content_type.c_str(), -1);
+  mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
+  mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+  for (const auto& [name, value] : response.headers) {
+    mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
+  }
+  if (mg_response_header_send(conn) != 0) return false;
+  if (head || !response.body || response.body->empty()) return true;
+  return mg_write(conn, response.body->data(), response.body->size()) > 0;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  // Registered at "/", which civetweb prefix-matches for every path; dispatches on the exact one.
+  class Dispatcher : public CivetHandler {
+   public:
+    explicit Dispatcher(Impl& impl) : impl_(impl) {}
+    using CivetHandler::handleDelete;
+    using CivetHandler::handleGet;
+    using CivetHandler::handleHead;
+    using CivetHandler::handleOptions;
+    using CivetHandler::handlePatch;
+    using CivetHandler::handlePost;
+    using CivetHandler::handlePut;
+    bool handleGet(CivetServer*, mg_connection* conn) override { return impl_.Serve(conn); }
+    bool handleHead(CivetServer*, mg_connection* conn) override { return impl_.Serve(conn); }
+    bool handlePost(CivetServer*, mg_connection* conn) override { return impl_.Serve(conn); }
+    bool handlePut(CivetServer*, mg_connection* conn) override { return impl_.Serve(conn); }
+    bool handleDelete(CivetServer*, mg_connection* conn) override { return impl_.Serve(conn); }
+    bool handleOptions(CivetServer*, mg_connection* conn) override { return impl_.Serve(conn); }
+    bool handlePatch(CivetServer*, mg_connection* conn) override { return impl_.Serve(conn); }
+
+   private:
+    Impl& impl_;
+  };
+
+  Impl(const HttpOptions& opts, const SnapshotStore& snapshots,
+       std::shared_ptr<spdlog::logger> logger)
+      : options(opts), store(snapshots), log(std::move(logger)), dispatcher(*this) {
+    if (!log) log = std::make_shared<spdlog::logger>("http");  // no sinks: discards
+    AddRoutes();
+  }
+
+  void AddRoutes();
+  void Start();
+  bool Serve(mg_connection* conn) noexcept;
+  http::HttpResponse Metrics(const http::HttpRequest& request) const;
+  static int OnCivetLog(const mg_connection* conn, const char* message);
+
+  HttpOptions options;
+  const SnapshotStore& store;
+  std::shared_ptr<spdlog::logger> log;
+  http::Router router;
+  Dispatcher dispatcher;
+  std::mutex civet_error_mutex;
+  std::string civet_error;  // first civetweb message: names the bind failure
+  int port = 0;
+  std::unique_ptr<CivetServer> server;  // last member: stopped before the handlers go away
+};
+
+void HttpServer::Impl::AddRoutes() {
+  // The telemetry path goes first so a clash with "/" or "/healthz" keeps metrics reachable.
+  router.Add(options.telemetry_path, [this](const http::HttpRequest& r) { return Metrics(r); });
+  const bool landing = router.Add("/", [this](const http::HttpRequest&) {
+    return http::MakeResponse(200, "text/html; charset=utf-8",
+                              RenderLandingPage(*store.Current(), options));
+  });
+  const bool health = router.Add("/healthz", [](const http::HttpRequest&) {
+    return http::MakeResponse(200, http::kTextPlain, "ok\n");
+  });
+  if (!landing || !health) {
+    log->warn("telemetry path {} hides a built-in page", options.telemetry_path);
+  }
+}
+
+http::HttpResponse HttpServer::Impl::Metrics(const http::HttpRequest& request) const {
+  const std::shared_ptr<const Snapshot> snapshot = store.Current();
+  http::HttpResponse response;
+  response.content_type = kExpositionType;
+  response.headers.emplace_back("Vary", "Accept-Encoding");
+  // Aliasing pointers keep the snapshot alive while its bytes are written, without a copy.
+  if (!snapshot->text_gzip.empty() && http::AcceptsGzip(request.accept_encoding)) {
+    response.body = std::shared_ptr<const std::string>(snapshot, &snapshot->text_gzip);
+    response.headers.emplace_back("Content-Encoding", "gzip");
+  } else {
+    response.body = std::shared_ptr<const std::string>(snapshot, &snapshot->text);
+  }
+  return response;
+}
+
+bool HttpServer::Impl::Serve(mg_connection* conn) noexcept {
+  try {
+    const http::HttpRequest request = ReadRequest(conn);
+    http::HttpResponse response;
+    try {
+      response = router.Handle(request);
+    } catch (const std::exception& e) {
+      log->error("{} {}: {}", request.method, request.path, e.what());
+      response = http::MakeResponse(500, http::kTextPlain, "internal server error\n");
+    }
+    if (!WriteResponse(conn, response, request.method == "HEAD")) {
+      log->debug("{} {}: client went away", request.method, request.path);
+    }
+  } catch (...) {
+    // Out of memory while building even the 500; civetweb closes the connection.
+    log->error("unexpected exception while serving a request");
+  }
+  return true;
+}
+
+int HttpServer::Impl::OnCivetLog(const mg_connection* conn, const char* message) {
+  const mg_context* context = conn != nullptr ? mg_get_context(conn) : nullptr;
+  const auto* civet =
+      context != nullptr ? static_cast<const CivetServer*>(mg_get_user_data(context)) : nullptr;
+  auto* impl =
+      civet != nullptr ? static_cast<Impl*>(const_cast<void*>(civet->getUserContext())) : nullptr;
+  if (impl == nullptr || message == nullptr) return 0;  // let civetweb print it
+  try {
+    impl->log->warn("civetweb: {}", message);
+    const std::lock_guard<std::mutex> lock(impl->civet_error_mutex);
+    if (impl->civet_error.empty()) impl->civet_error = message;  // the root cause comes first
+  } catch (...) {
+    return 0;
+  }
+  return 1;
+}
+
+void HttpServer::Impl::Start() {
+  const std::string address = ToCivetPort(options.listen_address);
+  const std::vector<std::string> civet_options = CivetOptions(address, options.threads);
+  CivetCallbacks callbacks;
+  callbacks.log_message = &Impl::OnCivetLog;
+  try {
+    server = std::make_unique<CivetServer>(civet_options, &callbacks, this);
+  } catch (const CivetException& e) {
+    const std::lock_guard<std::mutex> lock(civet_error_mutex);
+    throw std::runtime_error("cannot listen on " + options.listen_address + ": " +
+                             (civet_error.empty() ? e.what() : civet_error));
+  }
+  server->addHandler("/", dispatcher);
+  const std::vector<int> ports = server->getListeningPorts();
+  port = ports.empty() ? 0 : ports.front();
+}
+
+HttpServer::HttpServer(const HttpOptions& options, const SnapshotStore& store,
+                       std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>(options, store, std::move(log))) {
+  impl_->Start();
+  impl_->log->info("listening on {} (port {})", options.listen_address, impl_->port);
+}
+
+HttpServer::~HttpServer() {
+  try {
+    if (impl_ && impl_->server) impl_->server->close();
+  } catch (...) {
+    // Destructors must not throw; the process is going away anyway.
+  }
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+}  // namespace pgconn

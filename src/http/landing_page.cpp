@@ -1,0 +1,129 @@
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pgconn/http_server.h"
+
+namespace pgconn {
+
+namespace {
+
+// Everything that comes from data goes through here: names, DSNs and errors are untrusted.
+std::string Escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string FormatUtc(double unix_seconds) {
+  const auto seconds = static_cast<std::time_t>(std::floor(unix_seconds));
+  std::tm tm{};
+  if (gmtime_r(&seconds, &tm) == nullptr) return "invalid time";
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::string LastSuccess(const std::optional<double>& unix_seconds) {
+  return unix_seconds ? FormatUtc(*unix_seconds) : "never";
+}
+
+std::string OrNa(const std::optional<int64_t>& value) {
+  return value ? std::to_string(*value) : "n/a";
+}
+
+// The used/usable bar; used can exceed usable when superusers take reserved slots.
+std::string UsageCell(const TargetSummary& target) {
+  if (!target.client_connections || !target.usable_connections || *target.usable_connections <= 0) {
+    return "n/a";
+  }
+  const double used = static_cast<double>(*target.client_connections);
+  const long percent = std::lround(100.0 * used / static_cast<double>(*target.usable_connections));
+  const long width = percent < 0 ? 0 : (percent > 100 ? 100 : percent);
+  const char* level = percent >= 90 ? "crit" : (percent >= 75 ? "warn" : "ok");
+  return "<div class=\"bar\"><div class=\"fill " + std::string(level) +
+         "\" style=\"width:" + std::to_string(width) + "%\"></div></div>" +
+         std::to_string(*target.client_connections) + " / " +
+         std::to_string(*target.usable_connections) + " (" + std::to_string(percent) + "%)";
+}
+
+std::string Cell(const std::string& html) { return "<td>" + html + "</td>"; }
+
+std::string TargetRow(const TargetSummary& target) {
+  return "<tr>" + Cell(Escape(target.name)) +
+         Cell("<code>" + Escape(target.dsn_redacted) + "</code>") +
+         Cell(target.up ? "<span class=\"up\">up</span>" : "<span class=\"down\">down</span>") +
+         Cell(UsageCell(target)) + Cell(OrNa(target.max_connections)) +
+         Cell(LastSuccess(target.last_success_unix)) + Cell(Escape(target.last_error)) + "</tr>\n";
+}
+
+constexpr std::string_view kHead = R"(<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>pgconn_exporter</title>
+<style>
+body{font-family:sans-serif;margin:2em}
+table{border-collapse:collapse}
+th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
+.bar{width:12em;height:.8em;background:#eee;border:1px solid #999}
+.fill{height:100%}
+.ok{background:#3a3}.warn{background:#e90}.crit{background:#d22}
+.up{color:#3a3}.down{color:#d22;font-weight:bold}
+</style>
+</head>
+<body>
+<h1>pgconn_exporter</h1>
+)";
+
+std::string Links(const HttpOptions& options) {
+  const std::string path = Escape(options.telemetry_path);
+  return "<p>Version " + Escape(options.version) + "</p>\n<ul>\n<li><a href=\"" + path + "\">" +
+         path + "</a></li>\n<li><a href=\"/healthz\">/healthz</a></li>\n</ul>\n";
+}
+
+std::string TargetTable(const Snapshot& snapshot) {
+  std::string html =
+      "<table>\n<tr><th>Target</th><th>DSN</th><th>Status</th><th>Used / usable</th>"
+      "<th>max_connections</th><th>Last successful poll (UTC)</th><th>Last error</th></tr>\n";
+  for (const auto& target : snapshot.targets) html += TargetRow(target);
+  return html + "</table>\n";
+}
+
+}  // namespace
+
+std::string RenderLandingPage(const Snapshot& snapshot, const HttpOptions& options) {
+  std::string html(kHead);
+  html += Links(options);
+  html += TargetTable(snapshot);
+  const std::optional<double> built_at =
+      snapshot.built_at_unix > 0 ? std::optional<double>(snapshot.built_at_unix) : std::nullopt;
+  html += "<p>Snapshot built: " + LastSuccess(built_at) + "</p>\n</body>\n</html>\n";
+  return html;
+}
+
+}  // namespace pgconn

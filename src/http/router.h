@@ -1,0 +1,50 @@
+// Exact-path routing, independent of civetweb so it stays small and testable.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pgconn::http {
+
+struct HttpRequest {
+  std::string method;
+  std::string path;   // decoded, without the query string
+  std::string query;  // raw, without '?'; routing ignores it
+  std::string accept_encoding;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type;
+  // Shared so a scrape can point into the published Snapshot instead of copying it.
+  std::shared_ptr<const std::string> body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+inline constexpr const char* kTextPlain = "text/plain; charset=utf-8";
+
+HttpResponse MakeResponse(int status, std::string content_type, std::string body);
+
+// True when Accept-Encoding lists gzip (or *) without q=0.
+bool AcceptsGzip(std::string_view accept_encoding);
+
+// Maps exact paths to handlers. Every route answers GET and HEAD; other methods get 405,
+// unknown paths 404. Later additions (/probe, auth) are one Add() or one check in Handle().
+class Router {
+ public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+  // Returns false (and keeps the first) when the path is already taken.
+  bool Add(std::string path, Handler handler);
+  HttpResponse Handle(const HttpRequest& request) const;
+
+ private:
+  std::map<std::string, Handler, std::less<>> routes_;
+};
+
+}  // namespace pgconn::http

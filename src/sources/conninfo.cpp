@@ -1,0 +1,97 @@
+#include "pgconn/conninfo.h"
+
+#include <libpq-fe.h>
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+namespace pgconn {
+namespace {
+
+using ConninfoOptions = std::map<std::string, std::string>;
+
+struct ConninfoFree {
+  void operator()(PQconninfoOption* options) const { PQconninfoFree(options); }
+};
+
+// Parses with libpq itself, so every form libpq accepts (URLs, quoting) is handled alike.
+std::optional<ConninfoOptions> ParseOptions(std::string_view dsn, std::string* error) {
+  char* raw_error = nullptr;
+  std::unique_ptr<PQconninfoOption, ConninfoFree> parsed(
+      PQconninfoParse(std::string(dsn).c_str(), &raw_error));
+  if (!parsed) {
+    if (error) *error = raw_error ? raw_error : "out of memory";
+    PQfreemem(raw_error);
+    return std::nullopt;
+  }
+  ConninfoOptions options;
+  for (PQconninfoOption* option = parsed.get(); option->keyword; ++option) {
+    if (option->val) options[option->keyword] = option->val;
+  }
+  return options;
+}
+
+std::string Quote(const std::string& value) {
+  const bool plain = !value.empty() && value.find_first_of(" \t\n'\\") == std::string::npos;
+  if (plain) return value;
+  std::string quoted = "'";
+  for (char c : value) {
+    if (c == '\\' || c == '\'') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "'";
+}
+
+std::string Join(const ConninfoOptions& options) {
+  std::string out;
+  for (const auto& [key, value] : options) {
+    if (!out.empty()) out += ' ';
+    out += key + "=" + Quote(value);
+  }
+  return out;
+}
+
+std::string SessionOptions(const TargetConfig& target) {
+  const auto statement_ms = target.query_timeout.count();
+  const auto lock_ms = std::max<int64_t>(1, statement_ms / 2);
+  return "-c statement_timeout=" + std::to_string(statement_ms) +
+         " -c lock_timeout=" + std::to_string(lock_ms) +
+         " -c default_transaction_read_only=on -c idle_in_transaction_session_timeout=0";
+}
+
+}  // namespace
+
+std::string BuildConninfo(const TargetConfig& target) {
+  std::string error;
+  auto options = ParseOptions(target.dsn, &error);
+  if (!options) throw std::invalid_argument("invalid dsn: " + error);
+  if (!target.password.empty()) (*options)["password"] = target.password;
+  const auto connect_seconds = (target.connect_timeout.count() + 999) / 1000;
+  (*options)["connect_timeout"] = std::to_string(std::max<int64_t>(1, connect_seconds));
+  options->emplace("application_name", "pgconn_exporter");
+  auto& session_options = (*options)["options"];
+  session_options = SessionOptions(target) + (session_options.empty() ? "" : " ") + session_options;
+  return Join(*options);
+}
+
+std::string RedactDsn(std::string_view dsn) {
+  auto options = ParseOptions(dsn, nullptr);
+  if (!options) return "<unparseable dsn>";
+  if (options->count("password")) (*options)["password"] = "******";
+  return Join(*options);
+}
+
+std::optional<std::string> DsnParseError(std::string_view dsn) {
+  std::string error;
+  if (ParseOptions(dsn, &error)) return std::nullopt;
+  while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+  return error;
+}
+
+bool DsnHasPassword(std::string_view dsn) {
+  auto options = ParseOptions(dsn, nullptr);
+  return options && options->count("password") > 0;
+}
+
+}  // namespace pgconn

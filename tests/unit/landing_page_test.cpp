@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "pgconn/http_server.h"
+
+namespace pgconn {
+namespace {
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+HttpOptions Options() {
+  HttpOptions options;
+  options.telemetry_path = "/metrics";
+  options.version = "1.2.3";
+  return options;
+}
+
+TargetSummary HealthyTarget() {
+  TargetSummary target;
+  target.name = "main";
+  target.dsn_redacted = "host=db1 user=exporter password=REDACTED";
+  target.up = true;
+  target.client_connections = 45;
+  target.usable_connections = 97;
+  target.max_connections = 100;
+  target.last_success_unix = 1700000000.75;
+  return target;
+}
+
+std::string Render(const TargetSummary& target) {
+  Snapshot snapshot;
+  snapshot.targets.push_back(target);
+  return RenderLandingPage(snapshot, Options());
+}
+
+TEST(LandingPageTest, HasTitleVersionAndLinks) {
+  const std::string html = RenderLandingPage(Snapshot{}, Options());
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_TRUE(Contains(html, "<title>pgconn_exporter</title>"));
+  EXPECT_TRUE(Contains(html, "1.2.3"));
+  EXPECT_TRUE(Contains(html, "href=\"/metrics\""));
+  EXPECT_TRUE(Contains(html, "href=\"/healthz\""));
+}
+
+TEST(LandingPageTest, NoJavaScriptOrExternalResources) {
+  const std::string html = Render(HealthyTarget());
+  EXPECT_FALSE(Contains(html, "<script"));
+  EXPECT_FALSE(Contains(html, "http://"));
+  EXPECT_FALSE(Contains(html, "https://"));
+  EXPECT_FALSE(Contains(html, "src="));
+}
+
+TEST(LandingPageTest, ShowsOneRowPerTargetWithUsageBar) {
+  const std::string html = Render(HealthyTarget());
+  EXPECT_TRUE(Contains(html, "<td>main</td>"));
+  EXPECT_TRUE(Contains(html, "host=db1 user=exporter password=REDACTED"));
+  EXPECT_TRUE(Contains(html, ">up<"));
+  EXPECT_TRUE(Contains(html, "45 / 97 (46%)"));
+  EXPECT_TRUE(Contains(html, "width:46%"));
+  EXPECT_TRUE(Contains(html, "<td>100</td>"));
+  EXPECT_TRUE(Contains(html, "2023-11-14T22:13:20Z"));
+}
+
+TEST(LandingPageTest, BarIsClampedWhenReservedSlotsAreInUse) {
+  TargetSummary target = HealthyTarget();
+  target.client_connections = 110;
+  target.usable_connections = 100;
+  const std::string html = Render(target);
+  EXPECT_TRUE(Contains(html, "110 / 100 (110%)"));
+  EXPECT_TRUE(Contains(html, "width:100%"));
+  EXPECT_FALSE(Contains(html, "width:110%"));
+}
+
+TEST(LandingPageTest, UnknownValuesShowNaAndNever) {
+  TargetSummary target;
+  target.name = "fresh";
+  const std::string html = Render(target);
+  EXPECT_TRUE(Contains(html, ">down<"));
+  EXPECT_TRUE(Contains(html, "<td>n/a</td>"));
+  EXPECT_TRUE(Contains(html, "<td>never</td>"));
+  EXPECT_FALSE(Contains(html, "style=\"width:"));
+}
+
+TEST(LandingPageTest, ZeroUsableSlotsIsNotADivisionByZero) {
+  TargetSummary target = HealthyTarget();
+  target.usable_connections = 0;
+  EXPECT_FALSE(Contains(Render(target), "style=\"width:"));
+}
+
+TEST(LandingPageTest, EscapesEverythingFromData) {
+  TargetSummary target = HealthyTarget();
+  target.name = "<script>alert(1)</script>";
+  target.dsn_redacted = "host=\"x\" dbname='a&b'";
+  target.up = false;
+  target.last_error = "FATAL: <b>too many</b> clients & \"more\"";
+  const std::string html = Render(target);
+  EXPECT_FALSE(Contains(html, "<script>"));
+  EXPECT_FALSE(Contains(html, "<b>"));
+  EXPECT_TRUE(Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+  EXPECT_TRUE(Contains(html, "host=&quot;x&quot; dbname=&#39;a&amp;b&#39;"));
+  EXPECT_TRUE(Contains(html, "FATAL: &lt;b&gt;too many&lt;/b&gt; clients &amp; &quot;more&quot;"));
+}
+
+TEST(LandingPageTest, EscapesOptions) {
+  HttpOptions options = Options();
+  options.telemetry_path = "/m\"><script>";
+  options.version = "<v>";
+  const std::string html = RenderLandingPage(Snapshot{}, options);
+  EXPECT_FALSE(Contains(html, "<script>"));
+  EXPECT_FALSE(Contains(html, "<v>"));
+  EXPECT_TRUE(Contains(html, "href=\"/m&quot;&gt;&lt;script&gt;\""));
+}
+
+}  // namespace
+}  // namespace pgconn
