@@ -11,17 +11,21 @@
 #include "pgconn/config.h"
 #include "pgconn/exporter.h"
 #include "pgconn/logging.h"
+#include "pgconn/plan_command.h"
 
 namespace {
 
 constexpr const char* kDefaultConfigFile = "/etc/pgconn_exporter/pgconn_exporter.toml";
 
 constexpr const char* kUsage = R"(usage: pgconn_exporter [flags]
+       pgconn_exporter plan [--config.file=PATH] [--format=text|json]   (see plan --help)
 
 Polls PostgreSQL connection capacity and serves it as Prometheus metrics.
 
   --config.file=PATH          TOML configuration (default /etc/pgconn_exporter/pgconn_exporter.toml)
   --web.listen-address=ADDR   listen address, overrides [exporter] listen_address (e.g. :10432)
+  --web.config.file=PATH      exporter-toolkit web config (YAML): basic_auth_users with bcrypt
+                              hashes guard every path except /healthz; TLS is refused
   --check-config              validate the configuration and exit (0 when valid)
   --once                      poll every target once, print the metrics to stdout and exit
                               (0 when every target was up)
@@ -32,6 +36,7 @@ Polls PostgreSQL connection capacity and serves it as Prometheus metrics.
 struct Flags {
   std::string config_file = kDefaultConfigFile;
   std::optional<std::string> listen_address;
+  std::optional<std::string> web_config_file;
   bool check_config = false;
   bool once = false;
   bool version = false;
@@ -62,6 +67,10 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       auto v = take_value();
       if (!v) return std::nullopt;
       flags.listen_address = *v;
+    } else if (name == "--web.config.file") {
+      auto v = take_value();
+      if (!v) return std::nullopt;
+      flags.web_config_file = *v;
     } else if (name == "--check-config" && !value) {
       flags.check_config = true;
     } else if (name == "--once" && !value) {
@@ -90,9 +99,13 @@ std::optional<pgconn::Config> LoadConfig(const Flags& flags) {
       }
       config.exporter.listen_address = *normalized;
     }
+    if (flags.web_config_file) config.web = pgconn::LoadWebConfigFile(*flags.web_config_file);
     return config;
   } catch (const pgconn::ConfigError& error) {
     std::cerr << error.what() << "\n";
+    return std::nullopt;
+  } catch (const pgconn::WebConfigError& error) {
+    std::cerr << "--web.config.file: " << error.what() << "\n";
     return std::nullopt;
   }
 }
@@ -132,6 +145,9 @@ int Serve(pgconn::Config config) {
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // libpq and civetweb write to sockets that may be gone
+  if (argc > 1 && std::string(argv[1]) == "plan") {
+    return pgconn::RunPlanCommand({argv + 2, argv + argc}, kDefaultConfigFile);
+  }
   std::string error;
   const auto flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc), error);
   if (!flags) {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pgconn/config.h"
 
@@ -23,5 +24,15 @@ std::optional<std::string> DsnParseError(std::string_view dsn);
 
 // True when the DSN carries a password (password= or user:password@ in a URL).
 bool DsnHasPassword(std::string_view dsn);
+
+// One server libpq would try, as written in the DSN: comma lists split, a single port
+// applied to every host. Empty strings where the DSN says nothing (libpq's defaults apply).
+struct DsnHost {
+  std::string host;      // name, IP address or Unix socket directory
+  std::string hostaddr;  // numeric address, used instead of resolving host
+  std::string port;
+};
+// nullopt when libpq cannot parse the DSN or its lists do not line up.
+std::optional<std::vector<DsnHost>> DsnHosts(std::string_view dsn);
 
 }  // namespace pgconn

@@ -3,12 +3,14 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pgconn/config.h"
 #include "pgconn/deadline_watchdog.h"
 #include "pgconn/http_server.h"
 #include "pgconn/poller.h"
+#include "pgconn/process_watcher.h"
 #include "pgconn/snapshot.h"
 #include "pgconn/snapshot_assembler.h"
 
@@ -33,6 +35,8 @@ class Exporter {
   // Polls every target once, concurrently; true when all are up. For --once.
   bool PollAllOnce();
   const SnapshotStore& store() const { return store_; }
+  // Each polled target with the status its last PollAllOnce left, in config order (for `plan`).
+  std::vector<std::pair<TargetConfig, TargetStatus>> LastPolled() const;
 
  private:
   Families ExporterFamilies() const;
@@ -41,8 +45,11 @@ class Exporter {
   std::shared_ptr<spdlog::logger> log_;
   SnapshotStore store_;
   SnapshotAssembler assembler_;
+  TargetFacts facts_;  // written by the pollers, read by the process watcher
   DeadlineWatchdog watchdog_;
   std::vector<std::unique_ptr<TargetPoller>> pollers_;
+  std::vector<TargetStatus> last_statuses_;  // filled by PollAllOnce, aligned with pollers_
+  std::unique_ptr<ProcessWatcher> process_watcher_;
   std::unique_ptr<HttpServer> http_;
 };
 

@@ -1,6 +1,7 @@
 // The thin HTTP layer: serves the latest Snapshot; never touches PostgreSQL.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,9 @@ struct HttpOptions {
   std::string telemetry_path = "/metrics";
   std::string version;  // shown on the landing page
   int threads = 8;
+  // user -> bcrypt hash (--web.config.file); when not empty, every path but /healthz needs
+  // basic auth.
+  std::map<std::string, std::string> basic_auth_users;
 };
 
 // Owns a civetweb server; the constructor starts listening (throws std::runtime_error with

@@ -23,11 +23,19 @@ struct SelfProcess {
 struct ProcStat {
   double utime_ticks = 0, stime_ticks = 0, start_ticks = 0;
   int64_t vsize_bytes = 0, rss_pages = 0;
+  int64_t ppid = 0;
+  std::string comm;  // the command name between the parentheses
 };
 std::optional<ProcStat> ParseProcStat(std::string_view text);
 std::optional<int64_t> ParseBootTime(std::string_view proc_stat_text);  // "btime" of /proc/stat
 // Soft "Max open files" of /proc/PID/limits; nullopt for unlimited or malformed.
 std::optional<int64_t> ParseMaxOpenFiles(std::string_view limits_text);
+// Both "Max open files" limits; nullopt soft/hard means unlimited, a nullopt result malformed.
+struct OpenFilesLimit {
+  std::optional<int64_t> soft;
+  std::optional<int64_t> hard;
+};
+std::optional<OpenFilesLimit> ParseOpenFilesLimit(std::string_view limits_text);
 
 // Reads procfs_root/self/...; nullopt when procfs is unreadable.
 std::optional<SelfProcess> ReadSelfProcess(const std::string& procfs_root);

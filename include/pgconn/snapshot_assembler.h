@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pgconn/config.h"
@@ -25,6 +26,9 @@ class SnapshotAssembler {
   void Update(const TargetConfig& target, const TargetStatus& status);
   // Builds and publishes from what is known now (used once at start-up).
   void PublishNow();
+  // Replaces an extra, non-target part (e.g. "process", the /proc scan) and publishes.
+  // Extras follow the targets, in the order they first arrived. Thread-safe.
+  void UpdateExtra(const std::string& name, Families families);
 
  private:
   struct TargetPart {
@@ -37,6 +41,7 @@ class SnapshotAssembler {
   std::mutex mutex_;
   std::vector<std::string> order_;  // config order, for a stable exposition
   std::map<std::string, TargetPart> parts_;
+  std::vector<std::pair<std::string, Families>> extras_;
   SnapshotStore& store_;
   std::function<Families()> exporter_families_;
 };

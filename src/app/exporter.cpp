@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "pgconn/self_process.h"
+#include "pgconn/shard.h"
 #include "pgconn/target_session.h"
 
 namespace pgconn {
@@ -13,23 +14,48 @@ std::string VersionString() {
   return std::string("pgconn_exporter ") + PGCONN_VERSION + " (revision " + PGCONN_REVISION + ")";
 }
 
+namespace {
+
+// [exporter] shard: keeps only this exporter's share of the targets, and says which.
+Config KeepShardTargets(Config config, spdlog::logger* log) {
+  if (!config.exporter.shard) return config;
+  const ShardConfig& shard = *config.exporter.shard;
+  const size_t configured = config.targets.size();
+  config.targets = TargetsInShard(config.targets, shard);
+  std::string names;
+  for (const auto& target : config.targets) names += (names.empty() ? "" : ", ") + target.name;
+  if (log != nullptr) {
+    log->info("shard {} polls {} of {} targets: {}", FormatShard(shard), config.targets.size(),
+              configured, names.empty() ? "none" : names);
+  }
+  return config;
+}
+
+}  // namespace
+
 Exporter::Exporter(Config config, std::shared_ptr<spdlog::logger> log)
-    : config_(std::move(config)),
+    : config_(KeepShardTargets(std::move(config), log.get())),
       log_(std::move(log)),
       assembler_(config_.targets, store_, [this] { return ExporterFamilies(); }) {
   for (const auto& target : config_.targets) {
     pollers_.push_back(std::make_unique<TargetPoller>(
         target, MakePostgresSession(target, watchdog_), config_.exporter.poll_interval,
         [this](const TargetConfig& polled, const TargetStatus& status) {
+          facts_.Record(polled.name, status);
           assembler_.Update(polled, status);
         },
         log_));
   }
+  process_watcher_ = std::make_unique<ProcessWatcher>(
+      std::make_unique<ProcessScanner>(config_.exporter.procfs, config_.processes, config_.targets),
+      facts_, config_.exporter.poll_interval,
+      [this](Families families) { assembler_.UpdateExtra("process", std::move(families)); }, log_);
   assembler_.PublishNow();
 }
 
 Exporter::~Exporter() {
   http_.reset();
+  process_watcher_.reset();
   pollers_.clear();
 }
 
@@ -38,21 +64,39 @@ void Exporter::Start() {
   options.listen_address = config_.exporter.listen_address;
   options.telemetry_path = config_.exporter.telemetry_path;
   options.version = VersionString();
+  options.basic_auth_users = config_.web.basic_auth_users;
+  if (!config_.web.source_path.empty()) {
+    log_->info("web config {}: basic auth {} ({} users)", config_.web.source_path,
+               config_.web.auth_enabled() ? "required except on /healthz" : "off",
+               config_.web.basic_auth_users.size());
+  }
   http_ = std::make_unique<HttpServer>(options, store_, log_);
-  log_->info("{} listening on {}:{}{}", VersionString(),
-             options.listen_address.substr(0, options.listen_address.rfind(':')), http_->port(),
-             options.telemetry_path);
+  log_->info("{} serving {} on port {}", VersionString(), options.telemetry_path, http_->port());
   for (auto& poller : pollers_) poller->Start();
+  process_watcher_->Start();
 }
 
 bool Exporter::PollAllOnce() {
   std::vector<std::thread> threads;
   std::vector<char> up(pollers_.size(), 0);
+  last_statuses_.assign(pollers_.size(), TargetStatus{});
   for (size_t i = 0; i < pollers_.size(); ++i) {
-    threads.emplace_back([this, &up, i] { up[i] = pollers_[i]->PollOnce().up ? 1 : 0; });
+    threads.emplace_back([this, &up, i] {
+      last_statuses_[i] = pollers_[i]->PollOnce();
+      up[i] = last_statuses_[i].up ? 1 : 0;
+    });
   }
   for (auto& thread : threads) thread.join();
+  process_watcher_->ScanOnce();  // after the polls, so it knows their data_directory
   return std::all_of(up.begin(), up.end(), [](char value) { return value != 0; });
+}
+
+std::vector<std::pair<TargetConfig, TargetStatus>> Exporter::LastPolled() const {
+  std::vector<std::pair<TargetConfig, TargetStatus>> polled;
+  for (size_t i = 0; i < pollers_.size() && i < last_statuses_.size(); ++i) {
+    polled.emplace_back(pollers_[i]->target(), last_statuses_[i]);
+  }
+  return polled;
 }
 
 Families Exporter::ExporterFamilies() const {

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "pool_section.h"
 #include "read_file.h"
 #include "sections.h"
 #include "toml_reader.h"
@@ -17,6 +18,8 @@ constexpr std::size_t kMaxConfigBytes = 4 * 1024 * 1024;
 // Every module that owns keys of [exporter] adds its reader here.
 constexpr ExporterKeysReader kExporterKeyReaders[] = {
     ReadExporterCoreKeys,
+    ReadExporterShardKey,
+    ReadExporterProcfsKey,
 };
 
 void ReadExporterSection(const toml::node& node, const ConfigSource& source, Config& out) {
@@ -36,6 +39,8 @@ struct SectionSpec {
 constexpr SectionSpec kSections[] = {
     {"exporter", ReadExporterSection, ""},
     {"target", ReadTargetSections, kNoTargets},
+    {"pool", ReadPoolSections, ""},
+    {"process", ReadProcessSections, ""},
 };
 
 const SectionSpec* FindSection(std::string_view name) {

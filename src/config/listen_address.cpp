@@ -23,8 +23,9 @@ bool IsIpv4(std::string_view host) {
   for (int part = 0; part < 4; ++part) {
     const std::size_t dot = host.find('.');
     const std::string_view octet = host.substr(0, dot);
-    if (!AllDigits(octet) || octet.size() > 3 || (octet.size() > 1 && octet[0] == '0'))
+    if (!AllDigits(octet) || octet.size() > 3 || (octet.size() > 1 && octet[0] == '0')) {
       return false;
+    }
     if (std::stoi(std::string(octet)) > 255) return false;
     if ((dot == std::string_view::npos) != (part == 3)) return false;
     host.remove_prefix(dot == std::string_view::npos ? host.size() : dot + 1);

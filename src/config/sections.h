@@ -17,9 +17,14 @@ using SectionReader = void (*)(const toml::node& node, const ConfigSource& sourc
 using ExporterKeysReader = void (*)(TableReader& exporter, ExporterConfig& out);
 
 void ReadExporterCoreKeys(TableReader& exporter, ExporterConfig& out);
+void ReadExporterShardKey(TableReader& exporter, ExporterConfig& out);  // shard = "i/n"
 // Shared with config.cpp, which reports a missing [[target]] the same way.
 inline constexpr std::string_view kNoTargets =
     "no [[target]] defined: at least one target is required";
 void ReadTargetSections(const toml::node& node, const ConfigSource& source, Config& out);
+
+// [exporter] procfs and [[process]]: src/config/process_section.cpp.
+void ReadExporterProcfsKey(TableReader& exporter, ExporterConfig& out);
+void ReadProcessSections(const toml::node& node, const ConfigSource& source, Config& out);
 
 }  // namespace pgconn::config

@@ -3,12 +3,14 @@
 #include <climits>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
 #include "pgconn/conninfo.h"
+#include "pool_section.h"
 #include "read_file.h"
 #include "sections.h"
 
@@ -94,13 +96,15 @@ void CheckName(const TableReader& target, const std::string& name,
 
 void CheckDsn(const TableReader& target, const std::string& dsn) {
   if (dsn.empty()) target.Fail("dsn", "must not be empty");
-  if (UrlHasPassword(dsn))
+  if (UrlHasPassword(dsn)) {
     target.Fail("dsn", "contains a password; " + std::string(kUsePasswordKeys));
+  }
   if (const auto error = DsnParseError(dsn)) {
     target.Fail("dsn", "invalid connection string: " + *error);
   }
-  if (DsnHasPassword(dsn))
+  if (DsnHasPassword(dsn)) {
     target.Fail("dsn", "contains a password; " + std::string(kUsePasswordKeys));
+  }
 }
 
 void CheckLabels(const TableReader& target, const std::vector<std::string>& labels) {
@@ -170,8 +174,9 @@ void ReadTarget(TableReader& target, std::map<std::string, unsigned>& first_line
   if (auto v = target.OptionalDuration("connect_timeout", kMinConnectTimeout)) {
     config.connect_timeout = *v;
   }
-  if (auto v = target.OptionalDuration("query_timeout", kMinQueryTimeout))
+  if (auto v = target.OptionalDuration("query_timeout", kMinQueryTimeout)) {
     config.query_timeout = *v;
+  }
   if (auto labels = target.OptionalStringArray("connection_labels")) {
     CheckLabels(target, *labels);
     config.connection_labels = std::move(*labels);
@@ -179,6 +184,7 @@ void ReadTarget(TableReader& target, std::map<std::string, unsigned>& first_line
   if (auto v = target.OptionalInteger("max_connection_series", 1, INT_MAX)) {
     config.max_connection_series = static_cast<int>(*v);
   }
+  ReadReserveKey(target, config.reserve);
   target.HintIfUnknown("password",
                        "inline passwords are not accepted; " + std::string(kUsePasswordKeys));
   target.RejectUnknownKeys();  // a typo is a better first error than an unset variable

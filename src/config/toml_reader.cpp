@@ -116,10 +116,12 @@ std::optional<std::int64_t> TableReader::OptionalInteger(std::string_view key, s
   if (!node) return std::nullopt;
   if (!node->is_integer()) Fail(key, "expected an integer, got " + std::string(TypeName(*node)));
   const std::int64_t value = node->as_integer()->get();
-  if (value < min)
+  if (value < min) {
     Fail(key, "must be >= " + std::to_string(min) + ", got " + std::to_string(value));
-  if (value > max)
+  }
+  if (value > max) {
     Fail(key, "must be <= " + std::to_string(max) + ", got " + std::to_string(value));
+  }
   return value;
 }
 

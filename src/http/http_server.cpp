@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "pgconn/basic_auth.h"
 #include "router.h"
 
 namespace pgconn {
@@ -66,6 +67,8 @@ http::HttpRequest ReadRequest(mg_connection* conn) {
   request.query = info->query_string != nullptr ? info->query_string : "";
   const char* encoding = mg_get_header(conn, "Accept-Encoding");
   request.accept_encoding = encoding != nullptr ? encoding : "";
+  const char* authorization = mg_get_header(conn, "Authorization");
+  request.authorization = authorization != nullptr ? authorization : "";
   return request;
 }
 
@@ -121,6 +124,7 @@ struct HttpServer::Impl {
   void Start();
   bool Serve(mg_connection* conn) noexcept;
   http::HttpResponse Metrics(const http::HttpRequest& request) const;
+  http::HttpResponse Probe(const http::HttpRequest& request) const;
   static int OnCivetLog(const mg_connection* conn, const char* message);
 
   HttpOptions options;
@@ -144,9 +148,32 @@ void HttpServer::Impl::AddRoutes() {
   const bool health = router.Add("/healthz", [](const http::HttpRequest&) {
     return http::MakeResponse(200, http::kTextPlain, "ok\n");
   });
-  if (!landing || !health) {
+  const bool probe = router.Add("/probe", [this](const http::HttpRequest& r) { return Probe(r); });
+  if (!landing || !health || !probe) {
     log->warn("telemetry path {} hides a built-in page", options.telemetry_path);
   }
+  if (!options.basic_auth_users.empty()) {
+    auto auth = std::make_shared<const BasicAuthenticator>(options.basic_auth_users);
+    router.RequireAuth([auth](std::string_view header) { return auth->Allows(header); },
+                       {"/healthz"});
+  }
+}
+
+// One target's metrics, blackbox-style: /probe?target=NAME. Never touches PostgreSQL either.
+http::HttpResponse HttpServer::Impl::Probe(const http::HttpRequest& request) const {
+  const std::optional<std::string> target = http::QueryParameter(request.query, "target");
+  if (!target || target->empty()) {
+    return http::MakeResponse(400, http::kTextPlain, "missing parameter: target\n");
+  }
+  const std::shared_ptr<const Snapshot> snapshot = store.Current();
+  const auto found = snapshot->target_text.find(*target);
+  if (found == snapshot->target_text.end()) {
+    return http::MakeResponse(404, http::kTextPlain, "unknown target\n");
+  }
+  http::HttpResponse response;
+  response.content_type = kExpositionType;
+  response.body = std::shared_ptr<const std::string>(snapshot, &found->second);
+  return response;
 }
 
 http::HttpResponse HttpServer::Impl::Metrics(const http::HttpRequest& request) const {

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "pgconn/basic_auth.h"
+
 namespace pgconn::http {
 
 namespace {
@@ -43,7 +45,47 @@ bool IsAcceptableGzip(std::string_view element) {
   return std::strtod(weight.c_str(), nullptr) > 0;
 }
 
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> DecodeQueryComponent(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out.push_back(' ');
+    } else if (text[i] != '%') {
+      out.push_back(text[i]);
+    } else {
+      const int high = i + 2 < text.size() ? HexValue(text[i + 1]) : -1;
+      const int low = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
+      if (high < 0 || low < 0) return std::nullopt;
+      out.push_back(static_cast<char>(high * 16 + low));
+      i += 2;
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::string> QueryParameter(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (DecodeQueryComponent(pair.substr(0, eq)) == std::string(name)) {
+      return eq == std::string_view::npos ? std::string()
+                                          : DecodeQueryComponent(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
 
 HttpResponse MakeResponse(int status, std::string content_type, std::string body) {
   HttpResponse response;
@@ -67,7 +109,23 @@ bool Router::Add(std::string path, Handler handler) {
   return routes_.emplace(std::move(path), std::move(handler)).second;
 }
 
+void Router::RequireAuth(std::function<bool(std::string_view)> allows,
+                         std::set<std::string> open_paths) {
+  allows_ = std::move(allows);
+  open_paths_.clear();
+  open_paths_.insert(open_paths.begin(), open_paths.end());
+}
+
+bool Router::Authorized(const HttpRequest& request) const {
+  return !allows_ || open_paths_.count(request.path) != 0 || allows_(request.authorization);
+}
+
 HttpResponse Router::Handle(const HttpRequest& request) const {
+  if (!Authorized(request)) {
+    HttpResponse response = MakeResponse(401, kTextPlain, "unauthorized\n");
+    response.headers.emplace_back("WWW-Authenticate", kBasicAuthChallenge);
+    return response;
+  }
   const auto route = routes_.find(request.path);
   if (route == routes_.end()) {
     return MakeResponse(404, kTextPlain, "not found\n");

@@ -4,6 +4,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,6 +18,7 @@ struct HttpRequest {
   std::string path;   // decoded, without the query string
   std::string query;  // raw, without '?'; routing ignores it
   std::string accept_encoding;
+  std::string authorization;  // the Authorization header; never logged
 };
 
 struct HttpResponse {
@@ -33,6 +36,10 @@ HttpResponse MakeResponse(int status, std::string content_type, std::string body
 // True when Accept-Encoding lists gzip (or *) without q=0.
 bool AcceptsGzip(std::string_view accept_encoding);
 
+// The first value of `name` in a raw query string ("a=1&target=x%20y" -> "x y" for
+// "target"), percent- and '+'-decoded; nullopt when absent or badly encoded.
+std::optional<std::string> QueryParameter(std::string_view query, std::string_view name);
+
 // Maps exact paths to handlers. Every route answers GET and HEAD; other methods get 405,
 // unknown paths 404. Later additions (/probe, auth) are one Add() or one check in Handle().
 class Router {
@@ -41,10 +48,17 @@ class Router {
 
   // Returns false (and keeps the first) when the path is already taken.
   bool Add(std::string path, Handler handler);
+  // From now on every path except `open_paths` answers 401 (with a basic-auth challenge)
+  // unless `allows(authorization header)`; checked before dispatch, so unknown paths too.
+  void RequireAuth(std::function<bool(std::string_view)> allows, std::set<std::string> open_paths);
   HttpResponse Handle(const HttpRequest& request) const;
 
  private:
+  bool Authorized(const HttpRequest& request) const;
+
   std::map<std::string, Handler, std::less<>> routes_;
+  std::function<bool(std::string_view)> allows_;  // empty: no authentication
+  std::set<std::string, std::less<>> open_paths_;
 };
 
 }  // namespace pgconn::http

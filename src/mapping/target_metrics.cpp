@@ -6,6 +6,7 @@
 
 #include "pgconn/conninfo.h"
 #include "pgconn/family_builder.h"
+#include "pgconn/pool_metrics.h"
 
 namespace pgconn {
 namespace {
@@ -286,6 +287,7 @@ Families MapTarget(const TargetConfig& target, const TargetStatus& status) {
     AddDatabasesAndRoles(out, base, sample);
     AddBackends(out, base, *sample.activity);
     AddAges(out, base, *sample.activity);
+    AddPoolFamilies(out, base, target, sample, *capacity);
   } else if (status.last_failure == FailureReason::kTooManyConnections) {
     // A refusal for lack of slots is itself a measurement: nothing is available.
     AddGauge(out, "pgconn_available_connections", kAvailableHelp, base, 0);

@@ -1,5 +1,6 @@
 #include "pgconn/snapshot_assembler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -31,6 +32,15 @@ void SnapshotAssembler::PublishNow() {
   PublishLocked();
 }
 
+void SnapshotAssembler::UpdateExtra(const std::string& name, Families families) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = std::find_if(extras_.begin(), extras_.end(),
+                         [&](const auto& extra) { return extra.first == name; });
+  if (it == extras_.end()) it = extras_.insert(extras_.end(), {name, Families{}});
+  it->second = std::move(families);
+  PublishLocked();
+}
+
 void SnapshotAssembler::PublishLocked() {
   auto snapshot = std::make_shared<Snapshot>();
   std::vector<Families> pieces;
@@ -41,6 +51,7 @@ void SnapshotAssembler::PublishLocked() {
     snapshot->target_text[name] = part.text;
     snapshot->targets.push_back(part.summary);
   }
+  for (const auto& extra : extras_) pieces.push_back(extra.second);
   snapshot->text = RenderText(MergeFamilies(std::move(pieces)));
   snapshot->text_gzip = GzipCompress(snapshot->text);
   snapshot->built_at_unix =

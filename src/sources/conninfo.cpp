@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -60,6 +61,22 @@ std::string SessionOptions(const TargetConfig& target) {
          " -c default_transaction_read_only=on -c idle_in_transaction_session_timeout=0";
 }
 
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = list.find(',', start);
+    items.push_back(list.substr(start, comma - start));
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
+}
+
+// The i-th item of a libpq list that has one item for every host, or one for all of them.
+std::string ItemFor(const std::vector<std::string>& items, size_t i) {
+  return items.size() == 1 ? items[0] : items[i];
+}
+
 }  // namespace
 
 std::string BuildConninfo(const TargetConfig& target) {
@@ -92,6 +109,23 @@ std::optional<std::string> DsnParseError(std::string_view dsn) {
 bool DsnHasPassword(std::string_view dsn) {
   auto options = ParseOptions(dsn, nullptr);
   return options && options->count("password") > 0;
+}
+
+std::optional<std::vector<DsnHost>> DsnHosts(std::string_view dsn) {
+  auto options = ParseOptions(dsn, nullptr);
+  if (!options) return std::nullopt;
+  const auto hosts = SplitList((*options)["host"]);
+  const auto addrs = SplitList((*options)["hostaddr"]);
+  const auto ports = SplitList((*options)["port"]);
+  const size_t count = std::max(hosts.size(), addrs.size());
+  for (const auto* list : {&hosts, &addrs, &ports}) {
+    if (list->size() != 1 && list->size() != count) return std::nullopt;
+  }
+  std::vector<DsnHost> out;
+  for (size_t i = 0; i < count; ++i) {
+    out.push_back({ItemFor(hosts, i), ItemFor(addrs, i), ItemFor(ports, i)});
+  }
+  return out;
 }
 
 }  // namespace pgconn

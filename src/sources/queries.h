@@ -14,7 +14,12 @@ WHERE name IN ('server_version_num', 'max_connections', 'superuser_reserved_conn
 
 // Aggregated on the server: rows grow with distinct groups, not with sessions.
 inline constexpr const char* kActivity = R"SQL(
-SELECT coalesce(backend_type, '') AS backend_type,
+SELECT coalesce(backend_type,
+                -- Without pg_monitor, other roles' backend_type is NULL too; a session with a
+                -- database and a role is then taken for a client (background processes have
+                -- neither; autovacuum and parallel workers may be miscounted).
+                CASE WHEN datid IS NOT NULL AND usesysid IS NOT NULL THEN 'client backend'
+                     ELSE 'unknown' END) AS backend_type,
        coalesce(datname, '') AS database,
        coalesce(usename, '') AS usename,
        coalesce(application_name, '') AS application,

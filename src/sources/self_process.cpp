@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "text_parse.h"
+
 namespace pgconn {
 namespace {
 
@@ -28,19 +30,31 @@ std::optional<int64_t> CountEntries(const std::string& dir) {
   return count;
 }
 
+// "unlimited" leaves *out empty; false for anything but a non-negative number.
+bool ParseLimitValue(std::string_view field, std::optional<int64_t>* out) {
+  if (field == "unlimited") return true;
+  *out = text::ParseNumber(field);
+  return *out && **out >= 0;
+}
+
 }  // namespace
 
 std::optional<ProcStat> ParseProcStat(std::string_view text) {
   // The command name may hold spaces and parentheses: fields start after the last ')'.
+  const auto open = text.find('(');
   const auto close = text.rfind(')');
-  if (close == std::string_view::npos) return std::nullopt;
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
+    return std::nullopt;
+  }
   std::istringstream fields{std::string(text.substr(close + 1))};
   std::string field;
   ProcStat stat;
-  // Field 3 (state) is the first after ')'; we need 14, 15, 22, 23, 24.
+  stat.comm = std::string(text.substr(open + 1, close - open - 1));
+  // Field 3 (state) is the first after ')'; we need 4, 14, 15, 22, 23, 24.
   for (int index = 3; index <= 24; ++index) {
     if (!(fields >> field)) return std::nullopt;
     try {
+      if (index == 4) stat.ppid = std::stoll(field);
       if (index == 14) stat.utime_ticks = std::stod(field);
       if (index == 15) stat.stime_ticks = std::stod(field);
       if (index == 22) stat.start_ticks = std::stod(field);
@@ -65,22 +79,25 @@ std::optional<int64_t> ParseBootTime(std::string_view proc_stat_text) {
   return std::nullopt;
 }
 
-std::optional<int64_t> ParseMaxOpenFiles(std::string_view limits_text) {
-  std::istringstream lines{std::string(limits_text)};
-  std::string line;
-  const std::string prefix = "Max open files";
-  while (std::getline(lines, line)) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    std::istringstream fields(line.substr(prefix.size()));
-    std::string soft;
-    if (!(fields >> soft) || soft == "unlimited") return std::nullopt;
-    try {
-      return std::stoll(soft);
-    } catch (const std::exception&) {
+std::optional<OpenFilesLimit> ParseOpenFilesLimit(std::string_view limits_text) {
+  constexpr std::string_view kPrefix = "Max open files";
+  bool truncated = false;
+  for (std::string_view line : text::Lines(limits_text, &truncated)) {
+    if (line.substr(0, kPrefix.size()) != kPrefix) continue;
+    const auto fields = text::Fields(line.substr(kPrefix.size()));
+    if (fields.size() != 3 || fields[2] != "files") return std::nullopt;
+    OpenFilesLimit limit;
+    if (!ParseLimitValue(fields[0], &limit.soft) || !ParseLimitValue(fields[1], &limit.hard)) {
       return std::nullopt;
     }
+    return limit;
   }
   return std::nullopt;
+}
+
+std::optional<int64_t> ParseMaxOpenFiles(std::string_view limits_text) {
+  const auto limit = ParseOpenFilesLimit(limits_text);
+  return limit ? limit->soft : std::nullopt;
 }
 
 std::optional<SelfProcess> ReadSelfProcess(const std::string& procfs_root) {

@@ -12,7 +12,7 @@ const PostgresOptions kSmallServer{12, 3, {}};
 constexpr int kUsable = 9;
 const ClientSpec kFiller{kAppRoleA, kAppPassword, "postgres", "filler"};
 
-TEST(CapacityTest, FullServerWhileConnectedStillReportsUpAndZeroAvailable) {
+TEST(FullServerTest, WhileConnectedStillReportsUpAndZeroAvailable) {
   TestPostgres pg(kSmallServer);
   ExporterProcess exporter(MainConfig(pg));
   Metrics m;
@@ -56,7 +56,7 @@ TEST(CapacityTest, FullServerWhileConnectedStillReportsUpAndZeroAvailable) {
   EXPECT_EQ(Errors(m, "too_many_connections"), 0.0);
 }
 
-TEST(CapacityTest, FullServerBeforeStartReportsDownWithZeroAvailableThenRecovers) {
+TEST(FullServerTest, BeforeStartReportsDownWithZeroAvailableThenRecovers) {
   TestPostgres pg(kSmallServer);
   ClientPool clients(pg.port());
   ASSERT_EQ(clients.FillToLimit(kFiller), kUsable);

@@ -140,6 +140,10 @@ TEST(ConnectionStatesTest, ExactCountsByStateGroupDatabaseAndRole) {
   EXPECT_EQ(Value(m, "pgconn_backends", Main({{"backend_type", "checkpointer"}})), 1.0);
   EXPECT_EQ(Value(m, "pgconn_backends", Main({{"backend_type", "autovacuum launcher"}})), 1.0);
   EXPECT_FALSE(Value(m, "pgconn_backends", Main({{"backend_type", "client backend"}})));
+  // PostgreSQL 15 has no reserved_connections; limits only where one is set.
+  EXPECT_FALSE(Value(m, "pgconn_reserved_connections", Main({{"kind", "reserved"}})));
+  EXPECT_FALSE(Value(m, "pgconn_database_connection_limit", Main({{"database", "postgres"}})));
+  EXPECT_FALSE(Value(m, "pgconn_role_connection_limit", Main({{"role", kAppRoleA}})));
   // Ages are plausible: the sessions are seconds old, not hours.
   EXPECT_LT(Value(m, "pgconn_oldest_transaction_seconds", Main()).value_or(1e9), 120);
   EXPECT_LT(Value(m, "pgconn_longest_query_seconds", Main()).value_or(1e9), 120);
@@ -209,6 +213,27 @@ TEST(ConnectionStatesTest, ConfiguredLabelsAndSeriesCapFoldRareGroups) {
   for (const auto& sample : Select(m, "pgconn_connections", Main())) {
     EXPECT_EQ(sample.labels.size(), 3u) << "only target, application, state expected";
   }
+}
+
+TEST(ConnectionStatesTest, WithoutPgMonitorOtherRolesSessionsCountAsUnknownState) {
+  TestPostgres pg;
+  // Monitor as app_a, which is not a member of pg_monitor: PostgreSQL hides the state of
+  // other roles' sessions (NULL), and the exporter must say so instead of miscounting.
+  ExporterProcess exporter(
+      ExporterToml("500ms") + TargetToml("main", pg.Dsn(kAppRoleA)),
+      ExporterOptions{{{kPasswordEnv, kAppPassword}}, {}, std::chrono::milliseconds(10000)});
+  ClientPool clients(pg.port());
+  clients.OpenMany({kAppRoleB, kAppPassword, "postgres", "other-role"}, SessionState::kIdle, 2);
+  clients.Open({kAppRoleA, kAppPassword, "postgres", "own-role"}, SessionState::kIdle);
+
+  Metrics expected = StateSeries(0, /*idle=*/1, 0, 0);
+  expected[SeriesKey("pgconn_client_connections_by_state", Main({{"state", "unknown"}}))] = 2;
+  expected[SeriesKey("pgconn_client_connections", Main())] = 4;
+  Metrics m;
+  ASSERT_TRUE(exporter.ScrapeUntil(
+      [&](const Metrics& s) { return IsUp(s) && DiffMetrics(expected, s, false).empty(); }, 10s,
+      &m))
+      << DiffMetrics(expected, m, false) << Dump(m);
 }
 
 }  // namespace

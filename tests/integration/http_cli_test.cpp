@@ -175,7 +175,7 @@ TEST(HttpCliTest, ServedExpositionPassesPromtoolWithUpAndDeadTargets) {
     EXPECT_TRUE(types.count(sample.name) == 1) << "no TYPE for " << sample.name;
     EXPECT_NE(r.body.find("# HELP " + sample.name + " "), std::string::npos)
         << "no HELP for " << sample.name;
-    EXPECT_TRUE(sample.name.rfind("pgconn_", 0) == 0 || standard.count(sample.name) == 1)
+    EXPECT_TRUE(sample.name.rfind("pgconn_", 0) == 0 || sample.name.rfind("process_", 0) == 0)
         << sample.name;
   }
   for (const auto& name : standard) {
@@ -186,7 +186,8 @@ TEST(HttpCliTest, ServedExpositionPassesPromtoolWithUpAndDeadTargets) {
   const auto build = Select(m, "pgconn_exporter_build_info");
   ASSERT_EQ(build.size(), 1u);
   EXPECT_EQ(build[0].value, 1);
-  EXPECT_FALSE(build[0].labels["version"].empty());
+  ASSERT_EQ(build[0].labels.count("version"), 1u);
+  EXPECT_FALSE(build[0].labels.at("version").empty());
   EXPECT_TRUE(build[0].labels.count("revision") == 1);
   // The label value with quotes and a backslash round-trips through the escaping.
   EXPECT_EQ(Value(m, "pgconn_connections",
@@ -245,7 +246,8 @@ TEST(HttpCliTest, OnceExitsZeroWhenAllUpAndNonZeroWithADeadTarget) {
   Metrics m = ParseMetrics(up.out);
   EXPECT_EQ(Value(m, "pgconn_up", Main()), 1.0) << up.out;
   EXPECT_EQ(Value(m, "pgconn_client_connections", Main()), 1.0);
-  EXPECT_TRUE(PromtoolCheckMetrics(up.out).ok);
+  const PromtoolResult check = PromtoolCheckMetrics(up.out);
+  EXPECT_TRUE(check.ok) << check.output;
 
   const ProcessResult down = RunOnce(MainConfig(pg) + TargetToml("dead", DeadDsn()));
   EXPECT_NE(down.exit_code, 0) << down.err;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <stdexcept>
 #include <thread>
@@ -30,7 +31,12 @@ std::string TomlString(const std::string& value) {
 
 std::string ExporterBinary() {
   const char* env = std::getenv("PGCONN_EXPORTER_BIN_OVERRIDE");
-  return (env != nullptr && *env != '\0') ? std::string(env) : std::string(PGCONN_EXPORTER_BIN);
+  std::string path =
+      (env != nullptr && *env != '\0') ? std::string(env) : std::string(PGCONN_EXPORTER_BIN);
+  if (access(path.c_str(), X_OK) != 0) {
+    throw std::runtime_error("pgconn_exporter binary missing or not executable: " + path);
+  }
+  return path;
 }
 
 std::string ExporterToml(const std::string& poll_interval, const std::string& extra_lines) {

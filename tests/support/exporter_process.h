@@ -20,6 +20,8 @@ namespace pgconn::testing {
 // The env var test configs name in password_env; ExporterOptions sets it by default.
 inline constexpr const char* kPasswordEnv = "PGCONN_TEST_PASSWORD";
 
+// PGCONN_EXPORTER_BIN (the build's binary), or $PGCONN_EXPORTER_BIN_OVERRIDE when set; throws
+// when it is not an executable file.
 std::string ExporterBinary();
 
 // `[exporter]` table; the listen address always comes from --web.listen-address.

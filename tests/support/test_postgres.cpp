@@ -199,6 +199,26 @@ class FileLock {
   int fd_ = -1;
 };
 
+// Instances whose test process died without its destructor (a ctest timeout kills with
+// SIGKILL) would keep a postmaster and a data dir forever: stop and remove them.
+void ReapOrphans() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(TempRoot(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("pgconn-pg-", 0) != 0) continue;
+    const std::string owner_text = ReadFile(entry.path().string() + "/owner.pid");
+    const long owner = std::strtol(owner_text.c_str(), nullptr, 10);
+    if (owner <= 0 || kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) continue;
+    const std::string data = entry.path().string() + "/data";
+    if (fs::exists(data + "/postmaster.pid")) {
+      RunProcess(AsPostgresUser({TestPostgres::BinDir() + "/pg_ctl", "-D", data, "-m", "immediate",
+                                 "-w", "-t", "20", "stop"}),
+                 "", milliseconds(30000));
+    }
+    fs::remove_all(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 std::string TestPostgres::BinDir() {
@@ -238,8 +258,14 @@ std::string TestPostgres::TemplateDir() {
 }
 
 TestPostgres::TestPostgres(PostgresOptions options) : options_(std::move(options)) {
+  static const bool reaped = [] {
+    ReapOrphans();
+    return true;
+  }();
+  (void)reaped;
   const std::string templ = TemplateDir();
   root_ = std::make_unique<TempDir>("pgconn-pg-");
+  WriteFile(root_->File("owner.pid"), std::to_string(getpid()) + "\n");
   data_dir_ = root_->File("data");
   socket_dir_ = root_->File("sock");
   log_path_ = root_->File("postgres.log");

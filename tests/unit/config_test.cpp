@@ -256,7 +256,7 @@ TEST_P(ConfigBadFileTest, ReportsPositionAndMessage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Fixtures, ConfigBadFileTest,
+    ConfigFixtures, ConfigBadFileTest,
     testing::Values(
         BadFile{"bad_unknown_key_exporter.toml", "3:3: unknown key 'pol_interval' in [exporter]"},
         // The first unknown key in file order, not in alphabetical order.

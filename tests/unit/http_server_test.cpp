@@ -10,11 +10,14 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "pgconn/render.h"
 
@@ -315,6 +318,34 @@ TEST_F(HttpServerTest, PublishingANewSnapshotChangesTheNextResponse) {
   EXPECT_EQ(Get(port_, "/metrics").body, "pgconn_up{target=\"main\"} 0\n");
   EXPECT_EQ(Gunzip(Get(port_, "/metrics", "Accept-Encoding: gzip\r\n").body),
             "pgconn_up{target=\"main\"} 0\n");
+}
+
+TEST_F(HttpServerTest, ConcurrentScrapesSeeWholeSnapshotsWhilePublishing) {
+  store_->Publish(MakeSnapshot("pgconn_generation 0\n"));  // before any scraper starts
+  std::atomic<bool> done{false};
+  std::thread publisher([&done] {
+    for (int i = 0; !done; ++i) {
+      store_->Publish(MakeSnapshot("pgconn_generation " + std::to_string(i % 7) + "\n"));
+    }
+  });
+  std::atomic<int> bad{0};
+  std::vector<std::thread> scrapers;
+  for (int t = 0; t < 4; ++t) {
+    scrapers.emplace_back([this, &bad] {
+      for (int i = 0; i < 25; ++i) {
+        const Response response = Get(port_, "/metrics", "Accept-Encoding: gzip\r\n");
+        const std::string text = Gunzip(response.body);
+        if (response.status != 200 || text.rfind("pgconn_generation ", 0) != 0) {
+          ADD_FAILURE() << response.status << " " << text;
+          ++bad;
+        }
+      }
+    });
+  }
+  for (auto& scraper : scrapers) scraper.join();
+  done = true;
+  publisher.join();
+  EXPECT_EQ(bad, 0);
 }
 
 TEST_F(HttpServerTest, EmptySnapshotIsServedWithoutGzip) {
