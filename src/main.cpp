@@ -1,4 +1,5 @@
 // Thin entry point: flags, config, logger, signals; everything else lives in pgconn_core.
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -144,6 +145,8 @@ int Serve(pgconn::Config config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // One thread per target would otherwise get a malloc arena each (~1 MiB per target).
+  mallopt(M_ARENA_MAX, 2);
   signal(SIGPIPE, SIG_IGN);  // libpq and civetweb write to sockets that may be gone
   if (argc > 1 && std::string(argv[1]) == "plan") {
     return pgconn::RunPlanCommand({argv + 2, argv + argc}, kDefaultConfigFile);

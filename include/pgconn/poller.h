@@ -36,11 +36,15 @@ class TargetPoller {
 
   // One poll (connecting first if needed); returns and publishes the new status.
   const TargetStatus& PollOnce();
-  void Start();  // polls on the interval in a thread of its own until destruction
+  // Polls on the interval in a thread of its own until destruction, the first poll after
+  // `first_delay` (staggering many targets' first connects).
+  void Start(Millis first_delay = Millis(0));
+  // Asks the thread to stop without waiting, so many pollers can wind down together.
+  void RequestStop();
   const TargetConfig& target() const { return target_; }
 
  private:
-  void Run();
+  void Run(Millis first_delay);
   void Record(const TargetSample& sample);
   void RecordFailure(FailureReason reason, const std::string& message);
   void LogTransition(bool was_up);

@@ -1,10 +1,16 @@
-// Turns per-target poll results into one immutable Snapshot, rendered once per publish.
+// Turns per-target poll results into one immutable Snapshot. Each part (a target, or an
+// extra such as the /proc scan) is rendered once by the thread that produced it; a
+// publisher thread then stitches the parts together, at most every kMinPublishGap, so
+// a fleet of targets finishing their polls costs one assembly, not one per target.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -15,35 +21,57 @@
 
 namespace pgconn {
 
+// One family rendered to text, split so that parts can share one HELP/TYPE header.
+struct RenderedFamily {
+  std::string name;
+  std::string header;   // "# HELP ..." and "# TYPE ..." lines
+  std::string samples;  // the sample lines
+};
+std::vector<RenderedFamily> RenderFamilies(const Families& families);
+// Text exposition of several parts: each family once, its samples in part order.
+std::string StitchExposition(const std::vector<const std::vector<RenderedFamily>*>& parts);
+
 class SnapshotAssembler {
  public:
+  static constexpr std::chrono::milliseconds kMinPublishGap{200};
+
   // `exporter_families` yields the exporter-wide families (build info, process_*), called
   // on every publish from the publishing thread.
   SnapshotAssembler(const std::vector<TargetConfig>& targets, SnapshotStore& store,
                     std::function<Families()> exporter_families);
+  ~SnapshotAssembler();  // stops and joins the publisher thread
+  SnapshotAssembler(const SnapshotAssembler&) = delete;
+  SnapshotAssembler& operator=(const SnapshotAssembler&) = delete;
 
-  // Replaces the target's part and publishes a new snapshot. Thread-safe.
+  // Replaces the target's part; the publisher thread publishes it shortly. Thread-safe.
   void Update(const TargetConfig& target, const TargetStatus& status);
-  // Builds and publishes from what is known now (used once at start-up).
-  void PublishNow();
-  // Replaces an extra, non-target part (e.g. "process", the /proc scan) and publishes.
-  // Extras follow the targets, in the order they first arrived. Thread-safe.
+  // Replaces an extra, non-target part (e.g. "process", the /proc scan). Extras follow the
+  // targets, in the order they first arrived. Thread-safe.
   void UpdateExtra(const std::string& name, Families families);
+  // Builds and publishes from what is known now, in the calling thread (start-up, --once).
+  void PublishNow();
 
  private:
   struct TargetPart {
-    Families families;
-    std::string text;
+    std::vector<RenderedFamily> rendered;
+    std::string text;  // this target alone, for /probe
     TargetSummary summary;
   };
-  void PublishLocked();
+  void MarkDirty();
+  void RunPublisher();
 
-  std::mutex mutex_;
+  std::mutex mutex_;  // guards the parts and the publisher's state
+  std::condition_variable wake_;
+  bool dirty_ = false;
+  bool stopping_ = false;
   std::vector<std::string> order_;  // config order, for a stable exposition
   std::map<std::string, TargetPart> parts_;
-  std::vector<std::pair<std::string, Families>> extras_;
+  std::vector<std::pair<std::string, std::vector<RenderedFamily>>> extras_;
+
+  std::mutex publish_mutex_;  // one publish at a time, so snapshots never go back in time
   SnapshotStore& store_;
   std::function<Families()> exporter_families_;
+  std::thread publisher_;
 };
 
 }  // namespace pgconn

@@ -55,6 +55,7 @@ Exporter::Exporter(Config config, std::shared_ptr<spdlog::logger> log)
 
 Exporter::~Exporter() {
   http_.reset();
+  for (auto& poller : pollers_) poller->RequestStop();
   process_watcher_.reset();
   pollers_.clear();
 }
@@ -72,7 +73,11 @@ void Exporter::Start() {
   }
   http_ = std::make_unique<HttpServer>(options, store_, log_);
   log_->info("{} serving {} on port {}", VersionString(), options.telemetry_path, http_->port());
-  for (auto& poller : pollers_) poller->Start();
+  // Spread first connects (25 ms apart, within one interval) so a fleet does not log in
+  // all at once.
+  const auto targets = static_cast<int64_t>(std::max<size_t>(1, pollers_.size()));
+  const Millis step = std::min(Millis(25), config_.exporter.poll_interval / targets);
+  for (size_t i = 0; i < pollers_.size(); ++i) pollers_[i]->Start(step * static_cast<int>(i));
   process_watcher_->Start();
 }
 
@@ -88,6 +93,7 @@ bool Exporter::PollAllOnce() {
   }
   for (auto& thread : threads) thread.join();
   process_watcher_->ScanOnce();  // after the polls, so it knows their data_directory
+  assembler_.PublishNow();
   return std::all_of(up.begin(), up.end(), [](char value) { return value != 0; });
 }
 

@@ -55,8 +55,10 @@ void ProcessWatcher::LogFirstSeen(const std::vector<ScanProblem>& problems) cons
       log_->warn("{}: cannot read {}: permission denied; {}", who, problem.path, kCapabilityHint);
     } else if (problem.status == ReadStatus::kMalformed) {
       log_->warn("{}: {} is malformed; its numbers are left out", who, problem.path);
-    } else {
+    } else if (!problem.path.empty() && problem.path[0] == '/') {
       log_->warn("{}: cannot read {}", who, problem.path);
+    } else {
+      log_->warn("{}: {} failed", who, problem.path);  // e.g. resolving a target's host name
     }
   }
 }

@@ -1,10 +1,60 @@
 #include "pgconn/snapshot_assembler.h"
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
+#include <unordered_map>
 
 namespace pgconn {
+namespace {
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Splits one family's text into its leading "# " comment lines and its samples.
+RenderedFamily SplitRendered(const prometheus::MetricFamily& family, const std::string& text) {
+  size_t body = 0;
+  while (body < text.size() && text.compare(body, 2, "# ") == 0) {
+    const size_t end = text.find('\n', body);
+    body = end == std::string::npos ? text.size() : end + 1;
+  }
+  return RenderedFamily{family.name, text.substr(0, body), text.substr(body)};
+}
+
+}  // namespace
+
+std::vector<RenderedFamily> RenderFamilies(const Families& families) {
+  std::vector<RenderedFamily> rendered;
+  rendered.reserve(families.size());
+  for (const auto& family : families) {
+    rendered.push_back(SplitRendered(family, RenderText({family})));
+  }
+  return rendered;
+}
+
+std::string StitchExposition(const std::vector<const std::vector<RenderedFamily>*>& parts) {
+  std::vector<const RenderedFamily*> heads;  // first occurrence of each name, in order
+  std::unordered_map<std::string, std::vector<const std::string*>> samples;
+  size_t size = 0;
+  for (const auto* part : parts) {
+    for (const auto& family : *part) {
+      auto& bodies = samples[family.name];
+      if (bodies.empty()) {
+        heads.push_back(&family);
+        size += family.header.size();
+      }
+      bodies.push_back(&family.samples);
+      size += family.samples.size();
+    }
+  }
+  std::string text;
+  text.reserve(size);
+  for (const auto* head : heads) {
+    text += head->header;
+    for (const auto* body : samples[head->name]) text += *body;
+  }
+  return text;
+}
 
 SnapshotAssembler::SnapshotAssembler(const std::vector<TargetConfig>& targets, SnapshotStore& store,
                                      std::function<Families()> exporter_families)
@@ -13,50 +63,92 @@ SnapshotAssembler::SnapshotAssembler(const std::vector<TargetConfig>& targets, S
     TargetStatus not_polled;
     not_polled.last_error = "not polled yet";
     order_.push_back(target.name);
-    TargetPart part{MapTarget(target, not_polled), "", SummarizeTarget(target, not_polled)};
-    part.text = RenderText(part.families);
-    parts_[target.name] = std::move(part);
+    const Families families = MapTarget(target, not_polled);
+    parts_[target.name] = TargetPart{RenderFamilies(families), RenderText(families),
+                                     SummarizeTarget(target, not_polled)};
   }
+  publisher_ = std::thread([this] { RunPublisher(); });
+}
+
+SnapshotAssembler::~SnapshotAssembler() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  publisher_.join();
 }
 
 void SnapshotAssembler::Update(const TargetConfig& target, const TargetStatus& status) {
-  TargetPart part{MapTarget(target, status), "", SummarizeTarget(target, status)};
-  part.text = RenderText(part.families);
-  std::lock_guard<std::mutex> lock(mutex_);
-  parts_[target.name] = std::move(part);
-  PublishLocked();
-}
-
-void SnapshotAssembler::PublishNow() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  PublishLocked();
+  const Families families = MapTarget(target, status);
+  TargetPart part{RenderFamilies(families), RenderText(families), SummarizeTarget(target, status)};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    parts_[target.name] = std::move(part);
+  }
+  MarkDirty();
 }
 
 void SnapshotAssembler::UpdateExtra(const std::string& name, Families families) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = std::find_if(extras_.begin(), extras_.end(),
-                         [&](const auto& extra) { return extra.first == name; });
-  if (it == extras_.end()) it = extras_.insert(extras_.end(), {name, Families{}});
-  it->second = std::move(families);
-  PublishLocked();
+  auto rendered = RenderFamilies(families);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = std::find_if(extras_.begin(), extras_.end(),
+                           [&](const auto& extra) { return extra.first == name; });
+    if (it == extras_.end()) it = extras_.insert(extras_.end(), {name, {}});
+    it->second = std::move(rendered);
+  }
+  MarkDirty();
 }
 
-void SnapshotAssembler::PublishLocked() {
-  auto snapshot = std::make_shared<Snapshot>();
-  std::vector<Families> pieces;
-  pieces.push_back(exporter_families_ ? exporter_families_() : Families{});
-  for (const auto& name : order_) {
-    const TargetPart& part = parts_.at(name);
-    pieces.push_back(part.families);
-    snapshot->target_text[name] = part.text;
-    snapshot->targets.push_back(part.summary);
+void SnapshotAssembler::MarkDirty() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dirty_ = true;
   }
-  for (const auto& extra : extras_) pieces.push_back(extra.second);
-  snapshot->text = RenderText(MergeFamilies(std::move(pieces)));
+  wake_.notify_all();
+}
+
+void SnapshotAssembler::PublishNow() {
+  std::lock_guard<std::mutex> publishing(publish_mutex_);
+  auto snapshot = std::make_shared<Snapshot>();
+  const auto exporter_part = RenderFamilies(exporter_families_ ? exporter_families_() : Families{});
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dirty_ = false;
+    std::vector<const std::vector<RenderedFamily>*> pieces = {&exporter_part};
+    for (const auto& name : order_) {
+      const TargetPart& part = parts_.at(name);
+      pieces.push_back(&part.rendered);
+      snapshot->target_text[name] = part.text;
+      snapshot->targets.push_back(part.summary);
+    }
+    for (const auto& extra : extras_) pieces.push_back(&extra.second);
+    snapshot->text = StitchExposition(pieces);
+  }
   snapshot->text_gzip = GzipCompress(snapshot->text);
-  snapshot->built_at_unix =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  snapshot->built_at_unix = UnixNow();
   store_.Publish(std::move(snapshot));
+}
+
+void SnapshotAssembler::RunPublisher() {
+  auto last_publish = std::chrono::steady_clock::time_point{};
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || dirty_; });
+    // Coalesce: parts that finish within the gap ride along with this publish.
+    if (wake_.wait_until(lock, last_publish + kMinPublishGap, [this] { return stopping_; })) {
+      return;
+    }
+    lock.unlock();
+    try {
+      PublishNow();
+    } catch (const std::exception&) {
+      // Keep serving the previous snapshot; the next part update retries.
+    }
+    last_publish = std::chrono::steady_clock::now();
+    lock.lock();
+  }
 }
 
 }  // namespace pgconn

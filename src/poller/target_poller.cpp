@@ -49,19 +49,23 @@ TargetPoller::TargetPoller(TargetConfig target, std::unique_ptr<TargetSession> s
 }
 
 TargetPoller::~TargetPoller() {
+  RequestStop();
+  if (thread_.joinable()) thread_.join();
+  session_->Close();
+}
+
+void TargetPoller::RequestStop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  session_->Close();
 }
 
-void TargetPoller::Start() {
-  thread_ = std::thread([this] {
+void TargetPoller::Start(Millis first_delay) {
+  thread_ = std::thread([this, first_delay] {
     try {
-      Run();
+      Run(first_delay);
     } catch (const std::exception& error) {
       log_->critical("target {}: poller stopped: {}", target_.name, error.what());
     } catch (...) {
@@ -135,9 +139,13 @@ void TargetPoller::LogTransition(bool was_up) {
   }
 }
 
-void TargetPoller::Run() {
+void TargetPoller::Run(Millis first_delay) {
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  auto next = SteadyClock::now();
+  auto next = SteadyClock::now() + first_delay;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
+  }
   while (true) {
     PollOnce();
     if (status_.up) {

@@ -100,7 +100,7 @@ TargetLocation ResolveNames(const TargetLocation& location, std::vector<ScanProb
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* raw = nullptr;
     if (getaddrinfo(name.c_str(), nullptr, &hints, &raw) != 0) {
-      problems.push_back({"", ReadStatus::kError, "resolve " + name});
+      problems.push_back({"", ReadStatus::kError, "resolving " + name});
       out.names.emplace_back(name, port);  // unresolved: the target cannot count as local
       continue;
     }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ constexpr int kChildFds = 3 + kChildFiles + kChildConnections;
 // In the forked child: nothing but 0-2 and the report pipe stays open, then the limit, the
 // files and the connections; "ok" once they are all open. Runs until killed.
 [[noreturn]] void RunFdChild(int report, const std::string& conninfo) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test process that died
   if (dup2(report, 3) != 3) ChildFail(report, "dup2");
   report = 3;
   for (int fd = 4; fd < 65536; ++fd) close(fd);

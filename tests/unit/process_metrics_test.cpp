@@ -124,7 +124,7 @@ TEST(ProcessMetricsTest, WorstMemberRatherThanTheSumDecidesUtilization) {
 
 TEST(ProcessMetricsTest, UnreadableMembersLeaveSumsOutInsteadOfUndercounting) {
   ProcessScan scan;
-  scan.sockets = std::vector<TcpSocket>{};
+  scan.sockets.emplace();  // readable, and empty
   scan.targets = {{"main", {{*ParseIpAddress("127.0.0.1"), 5432}}}};
   scan.groups = {Group("denied", {Member(1, 10, 1000), Member(2, std::nullopt, 1024)}),
                  Group("nolimits", {Member(3, 7, std::nullopt, false)}),

@@ -74,16 +74,19 @@ TEST(ProcessWatcherTest, PublishesAnExtraPartAfterTheTargetsAndReplacesIt) {
       [&](Families families) { assembler.UpdateExtra("process", std::move(families)); },
       CapturingLogger(log));
   watcher.ScanOnce();
+  assembler.PublishNow();  // publishing is asynchronous; flush it for the assertions
   const std::string first = store.Current()->text;
   EXPECT_LT(first.find("pgconn_up{"), first.find("pgconn_host_max_files 1000000")) << first;
   EXPECT_EQ(Occurrences(first, "\npgconn_host_max_files "), 1u);
   watcher.ScanOnce();
+  assembler.PublishNow();
   EXPECT_EQ(Occurrences(store.Current()->text, "\npgconn_host_max_files "), 1u);
   EXPECT_EQ(store.Current()->target_text.at("main").find("pgconn_host"), std::string::npos);
   // A later target update keeps the extra part.
   TargetStatus down;
   down.polled = true;
   assembler.Update(target, down);
+  assembler.PublishNow();
   EXPECT_EQ(Occurrences(store.Current()->text, "\npgconn_host_max_files "), 1u);
 }
 
@@ -115,11 +118,13 @@ TEST(ProcessWatcherTest, ThreadScansUntilDestroyed) {
 TEST(TargetFactsTest, KeepsTheLastReadSettingsThroughFailedPolls) {
   TargetFacts facts;
   EXPECT_TRUE(facts.Settings().empty());
+  ServerSettings settings;
+  settings.data_directory = "/srv/pg";
+  TargetSample sample;
+  sample.settings = settings;
   TargetStatus up;
   up.up = true;
-  up.sample = TargetSample{};
-  up.sample->settings = ServerSettings{};
-  up.sample->settings->data_directory = "/srv/pg";
+  up.sample = sample;
   facts.Record("main", up);
   TargetStatus down;  // no sample: a failed poll
   facts.Record("main", down);

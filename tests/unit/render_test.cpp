@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "pgconn/snapshot_assembler.h"
+
 namespace pgconn {
 namespace {
 
@@ -98,6 +100,31 @@ TEST(GzipTest, EmptyInputIsAValidGzipStream) {
   const std::string compressed = GzipCompress("");
   EXPECT_FALSE(compressed.empty());
   EXPECT_EQ(Gunzip(compressed), "");
+}
+
+}  // namespace
+}  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+// The assembler stitches pre-rendered parts; the result must equal merging then rendering.
+TEST(StitchExpositionTest, EqualsRenderingTheMergedFamilies) {
+  auto gauge = [](const std::string& name, const std::string& target, double value) {
+    prometheus::MetricFamily family{name, "help of " + name, prometheus::MetricType::Gauge, {}};
+    prometheus::ClientMetric metric;
+    metric.label = {{"target", target}};
+    metric.gauge.value = value;
+    family.metric.push_back(metric);
+    return family;
+  };
+  Families first = {gauge("pgconn_up", "a", 1), gauge("pgconn_max_connections", "a", 100)};
+  Families second = {gauge("pgconn_up", "b", 0)};
+  Families third = {gauge("pgconn_max_connections", "c", 20), gauge("pgconn_extra", "c", 3)};
+  const auto r1 = RenderFamilies(first);
+  const auto r2 = RenderFamilies(second);
+  const auto r3 = RenderFamilies(third);
+  EXPECT_EQ(StitchExposition({&r1, &r2, &r3}), RenderText(MergeFamilies({first, second, third})));
 }
 
 }  // namespace
