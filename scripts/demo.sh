@@ -125,6 +125,8 @@ cat <<EOF
   Look at:
     curl -s localhost:$WEB_PORT/metrics | grep -v '^#' | grep pgconn_
     curl -s localhost:$WEB_PORT/metrics | grep pgconn_connections
+    curl -s localhost:$WEB_PORT/metrics | grep -E 'pgconn_pool_|pgconn_process_'
+    PGCONN_DEMO_PASSWORD=$PGCONN_DEMO_PASSWORD build/pgconn_exporter plan --config.file config/demo.toml
     http://localhost:$WEB_PORT/          (landing page: used / usable per target)
 
   Open your own sessions and watch the numbers move (password $APP_PASSWORD):
