@@ -9,21 +9,16 @@
 #include "pgconn/render.h"
 #include "pgconn/self_process.h"
 #include "pgconn/target_metrics.h"
+#include "support/activity_builder.h"
 
 namespace pgconn {
 namespace {
 
 ActivityGroup Group(std::string type, std::string database, std::string user,
                     std::string application, std::string state, int64_t others, int64_t self = 0) {
-  ActivityGroup group;
-  group.backend_type = std::move(type);
-  group.database = std::move(database);
-  group.user = std::move(user);
-  group.application = std::move(application);
-  group.state = std::move(state);
-  group.others = others;
-  group.sessions = others + self;
-  return group;
+  return testing::MakeGroup({std::move(type), std::move(database), std::move(user),
+                             std::move(application), std::move(state), ""},
+                            others, self);
 }
 
 TargetStatus FixedUpStatus() {

@@ -6,22 +6,16 @@
 #include "pgconn/pool_match.h"
 #include "pgconn/render.h"
 #include "pgconn/target_metrics.h"
+#include "support/activity_builder.h"
 
 namespace pgconn {
 namespace {
 
 ActivityGroup Client(std::string application, std::string state, int64_t others,
                      std::string client_addr = "127.0.0.1", int64_t self = 0) {
-  ActivityGroup group;
-  group.backend_type = kClientBackend;
-  group.database = "appdb";
-  group.user = "app";
-  group.application = std::move(application);
-  group.client_addr = std::move(client_addr);
-  group.state = std::move(state);
-  group.others = others;
-  group.sessions = others + self;
-  return group;
+  return testing::MakeGroup({kClientBackend, "appdb", "app", std::move(application),
+                             std::move(state), std::move(client_addr)},
+                            others, self);
 }
 
 TargetStatus Up(std::vector<ActivityGroup> activity) {

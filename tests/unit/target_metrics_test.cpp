@@ -4,20 +4,16 @@
 
 #include <map>
 
+#include "support/activity_builder.h"
+
 namespace pgconn {
 namespace {
 
 ActivityGroup Client(std::string database, std::string user, std::string application,
                      std::string state, int64_t others, int64_t self = 0) {
-  ActivityGroup group;
-  group.backend_type = kClientBackend;
-  group.database = std::move(database);
-  group.user = std::move(user);
-  group.application = std::move(application);
-  group.state = std::move(state);
-  group.others = others;
-  group.sessions = others + self;
-  return group;
+  return testing::MakeGroup({kClientBackend, std::move(database), std::move(user),
+                             std::move(application), std::move(state), ""},
+                            others, self);
 }
 
 ActivityGroup Background(std::string type, int64_t sessions) {
