@@ -188,19 +188,21 @@ pgt_hold() {
   esac
   local before attempt pid i have log="$PGT_ROOT/pgbench-$app-$n.log"
   before="$(pgt_psql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$app'")"
-  for attempt in 1 2 3 4 5; do
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
     pgt_spawn "pgbench-$app-$n" env PGPASSWORD="$PGT_APP_PASSWORD" PGAPPNAME="$app" \
       "$PGT_BIN/pgbench" -n -h 127.0.0.1 -p "$PGT_PORT" -U "$user" -c "$n" -j 1 -T 3600 \
       -f "$file" "$db"
     pid=$PGT_LAST_PID
     for i in $(seq 1 100); do
+      # Wait before looking: our own psql (a superuser) takes an ordinary slot while it
+      # runs, and would otherwise race pgbench for the last free one.
+      sleep 0.3
+      kill -0 "$pid" 2>/dev/null || break
       have="$(pgt_psql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$app'")"
       if [ "$have" -ge $((before + n)) ]; then
         PGT_LAST_PID=$pid
         return 0
       fi
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
       pgt_die "pgbench $app did not open $n connections (have $have)"
