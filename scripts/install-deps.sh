@@ -58,10 +58,13 @@ is_installed() {
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = "installed" ]
 }
 
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-  is_installed "$pkg" || missing+=("$pkg")
-done
+# not_installed PKG...: prints the ones dpkg does not have installed, one per line.
+not_installed() {
+  local pkg
+  for pkg in "$@"; do is_installed "$pkg" || printf '%s\n' "$pkg"; done
+}
+
+mapfile -t missing < <(not_installed "${PACKAGES[@]}")
 
 if [ "${#missing[@]}" -eq 0 ]; then
   log "all ${#PACKAGES[@]} packages already installed"
@@ -105,10 +108,7 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
   done
 fi
 
-still_missing=()
-for pkg in "${missing[@]}"; do
-  is_installed "$pkg" || still_missing+=("$pkg")
-done
+mapfile -t still_missing < <(not_installed "${missing[@]}")
 if [ "${#still_missing[@]}" -ne 0 ]; then
   log "still missing after apt-get install: ${still_missing[*]}"
   exit 1

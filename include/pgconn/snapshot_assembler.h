@@ -57,6 +57,7 @@ class SnapshotAssembler {
     std::string text;  // this target alone, for /probe
     TargetSummary summary;
   };
+  static TargetPart MakeTargetPart(const TargetConfig& target, const TargetStatus& status);
   void MarkDirty();
   void RunPublisher();
 

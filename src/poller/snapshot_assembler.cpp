@@ -56,6 +56,14 @@ std::string StitchExposition(const std::vector<const std::vector<RenderedFamily>
   return text;
 }
 
+// Renders the target's families once; its /probe text is stitched from the same chunks.
+SnapshotAssembler::TargetPart SnapshotAssembler::MakeTargetPart(const TargetConfig& target,
+                                                                const TargetStatus& status) {
+  TargetPart part{RenderFamilies(MapTarget(target, status)), "", SummarizeTarget(target, status)};
+  part.text = StitchExposition({&part.rendered});
+  return part;
+}
+
 SnapshotAssembler::SnapshotAssembler(const std::vector<TargetConfig>& targets, SnapshotStore& store,
                                      std::function<Families()> exporter_families)
     : store_(store), exporter_families_(std::move(exporter_families)) {
@@ -63,9 +71,7 @@ SnapshotAssembler::SnapshotAssembler(const std::vector<TargetConfig>& targets, S
     TargetStatus not_polled;
     not_polled.last_error = "not polled yet";
     order_.push_back(target.name);
-    const Families families = MapTarget(target, not_polled);
-    parts_[target.name] = TargetPart{RenderFamilies(families), RenderText(families),
-                                     SummarizeTarget(target, not_polled)};
+    parts_[target.name] = MakeTargetPart(target, not_polled);
   }
   publisher_ = std::thread([this] { RunPublisher(); });
 }
@@ -80,8 +86,7 @@ SnapshotAssembler::~SnapshotAssembler() {
 }
 
 void SnapshotAssembler::Update(const TargetConfig& target, const TargetStatus& status) {
-  const Families families = MapTarget(target, status);
-  TargetPart part{RenderFamilies(families), RenderText(families), SummarizeTarget(target, status)};
+  TargetPart part = MakeTargetPart(target, status);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     parts_[target.name] = std::move(part);
