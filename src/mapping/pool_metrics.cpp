@@ -62,7 +62,7 @@ void AddInstanceRatios(Families& out, const Labels& base, const std::vector<Pool
     const Labels pool = With(base, "pool", usage[i].name);
     for (const auto& instance : usage[i].instances) {
       const Labels labels =
-          instance.instance.empty() ? pool : With(pool, "instance", instance.instance);
+          instance.instance.empty() ? pool : With(pool, "app_instance", instance.instance);
       busy.Add(labels, instance.busy_ratio);
       open.Add(labels, instance.open_ratio);
       saturated.Add(labels, instance.saturated ? 1 : 0);

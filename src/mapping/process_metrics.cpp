@@ -59,7 +59,7 @@ GroupTotals Totals(const GroupScan& group) {
 }
 
 void AddProcessGroups(Families& out, const ProcessScan& scan) {
-  FamilyBuilder count("pgconn_process_count", "Processes in the watched group.");
+  FamilyBuilder count("pgconn_process_instances", "Processes in the watched group.");
   FamilyBuilder open("pgconn_process_open_fds", "Open file descriptors of the group's processes.");
   FamilyBuilder max("pgconn_process_max_fds",
                     "Soft RLIMIT_NOFILE of the group's processes (the smallest when they differ).");

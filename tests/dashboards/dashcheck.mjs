@@ -282,13 +282,11 @@ function names(opts) {
       }
     }
   }
-  // Prometheus adds these to every scraped series; an exporter label `instance` becomes
-  // `exported_instance`.
+  // Prometheus adds these to every scraped series.
   const scrapeLabels = ['job', 'instance'];
   const labelsOfMetric = (name) => {
     if (servedMap.has(name)) {
       const l = new Set([...servedMap.get(name), ...scrapeLabels]);
-      if (servedMap.get(name).has('instance')) l.add('exported_instance');
       return l;
     }
     return null;

@@ -98,7 +98,7 @@ Labels Pool(const std::string& pool, Labels extra = {}) {
 }
 
 Labels Instance(const std::string& pool, const std::string& instance) {
-  return Pool(pool, {{"instance", instance}});
+  return Pool(pool, {{"app_instance", instance}});
 }
 
 Metrics ExpectedPoolMetrics() {

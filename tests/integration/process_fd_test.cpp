@@ -182,7 +182,7 @@ TEST(ProcessFdTest, ChildWithKnownLimitFilesAndConnectionsIsReportedExactly) {
   const int64_t port_low = ReadNumbers("/proc/sys/net/ipv4/ip_local_port_range", &port_high);
   const int64_t file_max = ReadNumbers("/proc/sys/fs/file-max");
   const Metrics expected = {
-      {SeriesKey("pgconn_process_count", Process("child")), 1},
+      {SeriesKey("pgconn_process_instances", Process("child")), 1},
       {SeriesKey("pgconn_process_open_fds", Process("child")), kChildFds},
       {SeriesKey("pgconn_process_max_fds", Process("child")), kChildSoftLimit},
       {SeriesKey("pgconn_process_fd_utilization_ratio", Process("child")),
@@ -240,7 +240,7 @@ TEST(ProcessFdTest, TheTestServersPostmasterIsFoundAndItsBackendsCounted) {
       [&](const Metrics& s) {
         view = ViewOfServer(postmaster);
         return Value(s, "pgconn_postgres_backend_processes", Main()) == view.children &&
-               Value(s, "pgconn_process_count", server) == view.children + 1 &&
+               Value(s, "pgconn_process_instances", server) == view.children + 1 &&
                Value(s, "pgconn_process_open_fds", server) == view.open_fds;
       },
       20s, &m))
@@ -297,7 +297,7 @@ TEST(ProcessFdTest, BackendsAreStillCountedWhenTheFullServerRefusesTheExporter) 
       20s, &m))
       << "expected " << backends << " backends\n"
       << Dump(m) << Tail(exporter.Log());
-  EXPECT_EQ(Value(m, "pgconn_process_count", Process("postgres:main")), backends + 1);
+  EXPECT_EQ(Value(m, "pgconn_process_instances", Process("postgres:main")), backends + 1);
   // The settings of the last good poll still give the fd budget.
   EXPECT_TRUE(Value(m, "pgconn_postgres_fd_budget_ratio", Main()).has_value()) << Dump(m);
   EXPECT_TRUE(Select(m, "pgconn_process_database_sockets", Process("postgres:main")).empty());

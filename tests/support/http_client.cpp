@@ -403,36 +403,10 @@ std::string DiffMetrics(const Metrics& expected, const Metrics& actual, bool exa
   return diff.str();
 }
 
-namespace {
-
-// Metric names an issue fixes as a contract although promlint flags them; any other lint
-// problem still fails. pgconn_process_count: issue 4.
-constexpr std::string_view kContractLintProblems[] = {
-    "pgconn_process_count non-histogram and non-summary metrics should not have \"_count\" "
-    "suffix",
-};
-
-// promtool exits 3 for lint problems only (1 for a parse error).
-bool OnlyContractLintProblems(int exit_code, const std::string& output) {
-  if (exit_code != 3) return false;
-  std::istringstream lines(output);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty()) continue;
-    if (std::find(std::begin(kContractLintProblems), std::end(kContractLintProblems), line) ==
-        std::end(kContractLintProblems)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
-
 PromtoolResult PromtoolCheckMetrics(const std::string& text) {
   ProcessResult r = RunProcess({"promtool", "check", "metrics"}, text);
   const std::string output = r.out + r.err;
-  return PromtoolResult{r.exit_code == 0 || OnlyContractLintProblems(r.exit_code, output), output};
+  return PromtoolResult{r.exit_code == 0, output};
 }
 
 }  // namespace pgconn::testing

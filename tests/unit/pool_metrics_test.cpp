@@ -101,14 +101,14 @@ TEST(PoolMetricsTest, EveryPoolFamily) {
       {"pgconn_pool_connections{" + unpooled + "state=idle in transaction (aborted),}", 0},
       {"pgconn_pool_connections{" + unpooled + "state=fastpath function call,}", 0},
       {"pgconn_pool_connections{" + unpooled + "state=disabled,}", 0},
-      {"pgconn_pool_busy_ratio{" + web + "instance=web-1,}", 1},
-      {"pgconn_pool_busy_ratio{" + web + "instance=web-2,}", 0},
+      {"pgconn_pool_busy_ratio{" + web + "app_instance=web-1,}", 1},
+      {"pgconn_pool_busy_ratio{" + web + "app_instance=web-2,}", 0},
       {"pgconn_pool_busy_ratio{" + worker + "}", 0.25},  // 5 of 10 x 2
-      {"pgconn_pool_open_ratio{" + web + "instance=web-1,}", 1},
-      {"pgconn_pool_open_ratio{" + web + "instance=web-2,}", 0.5},
+      {"pgconn_pool_open_ratio{" + web + "app_instance=web-1,}", 1},
+      {"pgconn_pool_open_ratio{" + web + "app_instance=web-2,}", 0.5},
       {"pgconn_pool_open_ratio{" + worker + "}", 0.25},
-      {"pgconn_pool_saturated{" + web + "instance=web-1,}", 1},
-      {"pgconn_pool_saturated{" + web + "instance=web-2,}", 0},
+      {"pgconn_pool_saturated{" + web + "app_instance=web-1,}", 1},
+      {"pgconn_pool_saturated{" + web + "app_instance=web-2,}", 0},
       {"pgconn_pool_saturated{" + worker + "}", 0},
       // 97 usable - 13 clients = 84 available; the 2 unpooled use 2 of the reserve of 10.
       {"pgconn_pool_instances_fit{" + web + "}", 19},             // (84 - 8) / 4
@@ -147,7 +147,7 @@ TEST(PoolMetricsTest, HeadroomGoesNegativeAndTheExpositionStaysValid) {
   const std::string text = RenderText(families);
   EXPECT_NE(text.find("pgconn_pool_busy_ratio{target=\"main\",pool=\"worker\"} 0"),
             std::string::npos);
-  EXPECT_NE(text.find("pgconn_pool_busy_ratio{target=\"main\",pool=\"web\",instance=\"web-1\"} 0"),
+  EXPECT_NE(text.find("pgconn_pool_busy_ratio{target=\"main\",pool=\"web\",app_instance=\"web-1\"} 0"),
             std::string::npos);
 }
 

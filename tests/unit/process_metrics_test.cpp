@@ -50,11 +50,11 @@ TEST(ProcessMetricsTest, FixtureTreeGivesEveryMetricExactly) {
   };
   const testing::Labels pg = {{"process", "postgres:main"}};
   const Metrics expected = {
-      {SeriesKey("pgconn_process_count", {{"process", "web"}}), 2},
+      {SeriesKey("pgconn_process_instances", {{"process", "web"}}), 2},
       {SeriesKey("pgconn_process_open_fds", {{"process", "web"}}), 17},
       {SeriesKey("pgconn_process_max_fds", {{"process", "web"}}), 256},
       {SeriesKey("pgconn_process_fd_utilization_ratio", {{"process", "web"}}), 6.0 / 256},
-      {SeriesKey("pgconn_process_count", pg), 4},
+      {SeriesKey("pgconn_process_instances", pg), 4},
       {SeriesKey("pgconn_process_open_fds", pg), 16},
       {SeriesKey("pgconn_process_max_fds", pg), 1024},
       {SeriesKey("pgconn_process_fd_utilization_ratio", pg), 5.0 / 1024},
@@ -135,7 +135,7 @@ TEST(ProcessMetricsTest, UnreadableMembersLeaveSumsOutInsteadOfUndercounting) {
   auto value = [&](const char* name, const char* process) {
     return testing::Value(m, name, {{"process", process}});
   };
-  EXPECT_EQ(value("pgconn_process_count", "denied"), 2);
+  EXPECT_EQ(value("pgconn_process_instances", "denied"), 2);
   EXPECT_FALSE(value("pgconn_process_open_fds", "denied"));
   EXPECT_EQ(value("pgconn_process_max_fds", "denied"), 1000);  // limits are world-readable
   EXPECT_FALSE(value("pgconn_process_fd_utilization_ratio", "denied"));
@@ -150,7 +150,7 @@ TEST(ProcessMetricsTest, UnreadableMembersLeaveSumsOutInsteadOfUndercounting) {
   EXPECT_EQ(value("pgconn_process_fd_utilization_ratio", "countonly"), 0.07);
   EXPECT_TRUE(
       testing::Select(m, "pgconn_process_database_sockets", {{"process", "countonly"}}).empty());
-  EXPECT_EQ(value("pgconn_process_count", "empty"), 0);
+  EXPECT_EQ(value("pgconn_process_instances", "empty"), 0);
   EXPECT_EQ(value("pgconn_process_open_fds", "empty"), 0);
   EXPECT_FALSE(value("pgconn_process_fd_utilization_ratio", "empty"));
 }

@@ -54,7 +54,7 @@ TEST(ProcessWatcherTest, CountsEveryScanButLogsEachProblemOnce) {
   EXPECT_EQ(testing::Value(m, "pgconn_process_scrape_errors_total",
                            {{"process", "web"}, {"reason", "permission"}}),
             0);
-  EXPECT_EQ(testing::Value(m, "pgconn_process_count", {{"process", "web"}}), 1);
+  EXPECT_EQ(testing::Value(m, "pgconn_process_instances", {{"process", "web"}}), 1);
   EXPECT_EQ(Occurrences(log.str(), "200/limits is malformed"), 1u) << log.str();
   EXPECT_EQ(Occurrences(log.str(), "net/tcp is malformed"), 1u) << log.str();
 }
