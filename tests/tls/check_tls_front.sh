@@ -100,9 +100,17 @@ sed -e "s/:10443 ssl;/:$FRONT_PORT ssl;/" -e "s#http://127.0.0.1:10432;#http://1
   "$ROOT/deploy/tls/nginx.conf" >"$FRONT/nginx.conf"
 [ "$(grep -c ":$FRONT_PORT ssl;" "$FRONT/nginx.conf")" -eq 2 ] && ! grep -v '^ *#' "$FRONT/nginx.conf" | grep -q '10432\|10443' ||
   pgt_die "deploy/tls/nginx.conf: expected two 'listen ...:10443 ssl;' and proxy_pass http://127.0.0.1:10432; only"
-"$NGINX" -t -q -e stderr -p "$PGT_ROOT/front-run/" -c "$FRONT/nginx.conf" ||
+# Unprivileged, as under systemd (DynamicUser) and in Kubernetes: no root, nothing outside the
+# config and runtime directories.
+as_front_user=()
+if [ "$(id -u)" = 0 ]; then
+  chown -R nobody "$FRONT" "$PGT_ROOT/front-run"
+  as_front_user=(runuser -u nobody --)
+fi
+"${as_front_user[@]}" "$NGINX" -t -q -e stderr -p "$PGT_ROOT/front-run/" -c "$FRONT/nginx.conf" ||
   pgt_die "nginx -t refuses deploy/tls/nginx.conf"
-pgt_spawn nginx "$NGINX" -e stderr -p "$PGT_ROOT/front-run/" -c "$FRONT/nginx.conf" -g 'daemon off;'
+pgt_spawn nginx "${as_front_user[@]}" "$NGINX" -e stderr -p "$PGT_ROOT/front-run/" \
+  -c "$FRONT/nginx.conf" -g 'daemon off;'
 NGINX_PID=$PGT_LAST_PID
 
 V6="https://[::1]:$FRONT_PORT"
