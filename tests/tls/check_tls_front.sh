@@ -159,6 +159,22 @@ check "plain HTTP on the TLS port gets no metrics ($code)" [ "$code" = 400 ]
 check "the server certificate does not verify against another CA" \
   [ "$(status "$V6/healthz" --cacert "$PKI/rogue-ca.crt")" = 000 ]
 
+# ---- idle connections wait in nginx, not in the exporter ---------------------------------
+# (civetweb gives each connection a worker thread: a few dozen idle ones silence it, issue 13.)
+IDLE=300
+pgt_spawn idle bash -c 'for _ in $(seq 1 "$1"); do exec {fd}<>"/dev/tcp/::1/$2" || exit 1; done
+  echo ready; exec sleep 600' _ "$IDLE" "$FRONT_PORT"
+IDLE_PID=$PGT_LAST_PID
+for _ in $(seq 1 100); do
+  grep -q ready "$PGT_ROOT/idle.log" && break
+  kill -0 "$IDLE_PID" 2>/dev/null || pgt_die "could not open $IDLE idle connections"
+  sleep 0.1
+done
+t="$(curl -fsS -o /dev/null -w '%{time_total}' "${WITH_CERT[@]}" "$V6/metrics" || echo 99)"
+check "a scrape through the front with $IDLE idle connections open to it takes ${t} s (limit 2 s)" \
+  awk -v t="$t" 'BEGIN { exit !(t < 2) }'
+pgt_stop_pid "$IDLE_PID"
+
 # ---- a real Prometheus -------------------------------------------------------------------
 PROM_PORT="$(pgt_free_port)"
 PROM="http://127.0.0.1:$PROM_PORT"
