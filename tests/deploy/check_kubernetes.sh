@@ -32,6 +32,7 @@ node tests/deploy/check_manifests.mjs kubernetes --exporter "$BINARY" "${tls[@]}
 tls_image="$(sed -n 's/^ *image: \(nginx-tls-front:.*\)/\1/p' deploy/kubernetes/tls/deployment.yaml)"
 grep -q "docker build -t $tls_image deploy/tls" deploy/tls/Dockerfile ||
   { echo "FAIL: deploy/tls/Dockerfile does not say it builds $tls_image" >&2; exit 1; }
+# shellcheck disable=SC2016  # JavaScript, not shell
 node --input-type=module -e '
   import { createRequire } from "node:module";
   import { readFileSync } from "node:fs";

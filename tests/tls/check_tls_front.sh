@@ -25,7 +25,7 @@ done
 [ -x "$EXPORTER" ] || pgt_die "exporter binary $EXPORTER not found (cmake --build build --target pgconn_exporter)"
 [ -x "$PROMETHEUS" ] || pgt_die "$PROMETHEUS not found (Debian package prometheus)"
 [ -x "$NGINX" ] || pgt_die "$NGINX not found (Debian package nginx)"
-[ -r /proc/net/if_inet6 ] && grep -q ' lo$' /proc/net/if_inet6 || pgt_die "no IPv6 on loopback (::1)"
+grep -qs ' lo$' /proc/net/if_inet6 || pgt_die "no IPv6 on loopback (::1)"
 
 T_START=$(date +%s.%N)
 failures=0
@@ -98,8 +98,10 @@ FRONT_PORT="$(free_port)"
 grep -q 'listen \[::\]:10443 ssl;' "$ROOT/deploy/tls/nginx.conf" || pgt_die "deploy/tls/nginx.conf: no listen [::]:10443"
 sed -e "s/:10443 ssl;/:$FRONT_PORT ssl;/" -e "s#http://127.0.0.1:10432;#http://127.0.0.1:$EXPORTER_PORT;#g" \
   "$ROOT/deploy/tls/nginx.conf" >"$FRONT/nginx.conf"
-[ "$(grep -c ":$FRONT_PORT ssl;" "$FRONT/nginx.conf")" -eq 2 ] && ! grep -v '^ *#' "$FRONT/nginx.conf" | grep -q '10432\|10443' ||
+if [ "$(grep -c ":$FRONT_PORT ssl;" "$FRONT/nginx.conf")" -ne 2 ] ||
+  grep -v '^ *#' "$FRONT/nginx.conf" | grep -q '10432\|10443'; then
   pgt_die "deploy/tls/nginx.conf: expected two 'listen ...:10443 ssl;' and proxy_pass http://127.0.0.1:10432; only"
+fi
 # Unprivileged, as under systemd (DynamicUser) and in Kubernetes: no root, nothing outside the
 # config and runtime directories.
 as_front_user=()
@@ -146,8 +148,9 @@ check "curl over 127.0.0.1 with the client certificate gets 200" \
   [ "$(status "$V4/metrics" "${WITH_CERT[@]}")" = 200 ]
 code="$(status "$V6/metrics" --cacert "$PKI/ca.crt")"
 check "curl without a client certificate is refused ($code)" [ "$code" = 403 ]
-check "... and gets no metrics" \
-  bash -c '! curl -sS --cacert "$1" "$2/metrics" 2>/dev/null | grep -q pgconn_' _ "$PKI/ca.crt" "$V6"
+body="$(curl -sS --cacert "$PKI/ca.crt" "$V6/metrics" 2>/dev/null || true)"
+lacks() { ! grep -q "$1" <<<"$2"; }
+check "... and gets no metrics" lacks pgconn_ "$body"
 code="$(status "$V4/" --cacert "$PKI/ca.crt")"
 check "curl without a client certificate over IPv4 is refused, every path ($code on /)" [ "$code" = 403 ]
 code="$(status "$V6/metrics" --cacert "$PKI/ca.crt" --cert "$PKI/rogue.crt" --key "$PKI/rogue.key")"
@@ -162,6 +165,7 @@ check "the server certificate does not verify against another CA" \
 # ---- idle connections wait in nginx, not in the exporter ---------------------------------
 # (civetweb gives each connection a worker thread: a few dozen idle ones silence it, issue 13.)
 IDLE=300
+# shellcheck disable=SC2016  # expanded by the inner bash
 pgt_spawn idle bash -c 'for _ in $(seq 1 "$1"); do exec {fd}<>"/dev/tcp/::1/$2" || exit 1; done
   echo ready; exec sleep 600' _ "$IDLE" "$FRONT_PORT"
 IDLE_PID=$PGT_LAST_PID
