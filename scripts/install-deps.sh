@@ -46,6 +46,7 @@ PACKAGES=(
   # TLS and IPv6 front (deploy/tls, tests/tls)
   nginx
   openssl
+  iproute2 # ss
 )
 
 # Debian's npm conflicts with a NodeSource nodejs that bundles its own npm: ask for it only
