@@ -18,6 +18,11 @@ install(FILES ${CMAKE_SOURCE_DIR}/deploy/systemd/pgconn_exporter.service
 
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/systemd/watch-processes.conf
         DESTINATION ${PGCONN_SHARE_DIR}/systemd)
+# The optional TLS and IPv6 front (deploy/tls/README.md): nginx is suggested, not required.
+install(FILES ${CMAKE_SOURCE_DIR}/deploy/tls/nginx.conf ${CMAKE_SOURCE_DIR}/deploy/tls/README.md
+        ${CMAKE_SOURCE_DIR}/deploy/systemd/pgconn_exporter-tls.service
+        DESTINATION ${PGCONN_SHARE_DIR}/tls)
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS nginx)
 file(GLOB PGCONN_DASHBOARDS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/dashboards/*.json)
 install(FILES ${PGCONN_DASHBOARDS} DESTINATION ${PGCONN_SHARE_DIR}/dashboards)
 file(GLOB PGCONN_RULES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/deploy/prometheus/pgconn-*.yml)

@@ -43,6 +43,10 @@ PACKAGES=(
   systemd        # systemd-analyze security/verify (tests/deploy)
   docker-compose # parses deploy/docker/compose.yaml without an engine
   file           # CPack's dependency generation for the Debian package
+  # TLS and IPv6 front (deploy/tls, tests/tls)
+  nginx
+  openssl
+  iproute2 # ss
 )
 
 # Debian's npm conflicts with a NodeSource nodejs that bundles its own npm: ask for it only
@@ -104,6 +108,7 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
     case "$pkg" in
       postgresql-15) systemctl disable --now postgresql.service >/dev/null 2>&1 || true ;;
       prometheus) systemctl disable --now prometheus.service >/dev/null 2>&1 || true ;;
+      nginx) systemctl disable --now nginx.service >/dev/null 2>&1 || true ;;
     esac
   done
 fi

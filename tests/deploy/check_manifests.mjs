@@ -161,10 +161,20 @@ function checkWorkload(where, workload, byKind, exporter, tmp) {
   if (!exporters.length) fail(where, 'no pgconn_exporter container');
   for (const c of exporters) {
     const cw = `${where} container ${c.name}`;
+    // Behind the TLS front (deploy/kubernetes/tls) the exporter listens on loopback, which the
+    // kubelet cannot reach: probes run inside the container or go through the front's HTTPS.
+    const loopback = (c.args ?? []).some((a) => /^--web\.listen-address=(127\.0\.0\.1|localhost):/.test(a));
     for (const probe of ['livenessProbe', 'readinessProbe']) {
-      if (c[probe]?.httpGet?.path !== '/healthz') fail(cw, `${probe} must GET /healthz`);
+      const p = c[probe];
+      const exec = (p?.exec?.command ?? []).join(' ');
+      if (p?.httpGet?.path !== '/healthz' && !(loopback && exec.includes('/healthz'))) fail(cw, `${probe} must GET /healthz`);
+      if (loopback && p?.httpGet && p.httpGet.scheme !== 'HTTPS') fail(cw, `${probe}: the exporter is on loopback, probe through the HTTPS front`);
     }
-    if (!(c.ports ?? []).some((p) => p.name === 'http-metrics')) fail(cw, 'no port named http-metrics');
+    if (loopback) {
+      if ((c.ports ?? []).length) fail(cw, 'listens on loopback only: a container port would not be reachable');
+      const front = pod.containers.some((o) => o !== c && (o.ports ?? []).some((p) => p.name === 'https-metrics'));
+      if (!front) fail(cw, 'listens on loopback only, and no other container has a port named https-metrics');
+    } else if (!(c.ports ?? []).some((p) => p.name === 'http-metrics')) fail(cw, 'no port named http-metrics');
     checkExporterMounts(cw, workload, c, byKind, exporter, tmp);
   }
 }

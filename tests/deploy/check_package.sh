@@ -29,6 +29,7 @@ for path in /usr/bin/pgconn_exporter /lib/systemd/system/pgconn_exporter.service
   /usr/share/pgconn_exporter/prometheus/pgconn-recording-rules.yml \
   /usr/share/pgconn_exporter/web-config.example.yml \
   /usr/share/pgconn_exporter/systemd/watch-processes.conf \
+  /usr/share/pgconn_exporter/tls/nginx.conf /usr/share/pgconn_exporter/tls/pgconn_exporter-tls.service \
   /usr/share/doc/pgconn_exporter/example.toml; do
   grep -qx "$path" "$tmp/contents" || { echo "FAIL: the package lacks $path" >&2; exit 1; }
 done

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # deploy/systemd: the unit parses without warnings (systemd-analyze verify, with ExecStart
 # pointed at the built binary), and its exposure score is at most 2.0 both alone and with the
-# opt-in watch-processes.conf drop-in (systemd-analyze security --offline=yes).
+# opt-in watch-processes.conf drop-in (systemd-analyze security --offline=yes). The same for the
+# TLS front's unit, pgconn_exporter-tls.service (deploy/tls), whose ExecStart is Debian's nginx.
 #   tests/deploy/check_systemd.sh PATH_TO_BUILT_pgconn_exporter
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 UNIT="$ROOT/deploy/systemd/pgconn_exporter.service"
 DROPIN="$ROOT/deploy/systemd/watch-processes.conf"
+TLS_UNIT="$ROOT/deploy/systemd/pgconn_exporter-tls.service"
 BINARY="$(realpath "${1:?usage: check_systemd.sh PATH_TO_pgconn_exporter}")"
 MAX_EXPOSURE="2.0"
 THRESHOLD=20  # --threshold counts tenths: 20 is an exposure of 2.0
@@ -15,13 +17,13 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/pgconn-systemd.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 
-# security NAME ROOT: scores the unit under ROOT/etc/systemd/system, fails above the limit or on
-# any parse warning.
+# security NAME ROOT [UNIT]: scores UNIT (default pgconn_exporter.service) under
+# ROOT/etc/systemd/system, fails above the limit or on any parse warning.
 security() {
-  local name="$1" root="$2" out score
+  local name="$1" root="$2" unit="${3:-pgconn_exporter.service}" out score
   out="$(systemd-analyze security --offline=yes --root="$root" --threshold="$THRESHOLD" \
-    pgconn_exporter.service 2>&1)" || { echo "$out" >&2; echo "FAIL: $name scores above $MAX_EXPOSURE" >&2; failed=1; }
-  score="$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for pgconn_exporter.service: \([0-9.]*\).*/\1/p')"
+    "$unit" 2>&1)" || { echo "$out" >&2; echo "FAIL: $name scores above $MAX_EXPOSURE" >&2; failed=1; }
+  score="$(printf '%s\n' "$out" | sed -n "s/.*Overall exposure level for $unit: \([0-9.]*\).*/\1/p")"
   if printf '%s\n' "$out" | grep -E "Unknown|ignoring|Failed to" >&2; then
     echo "FAIL: $name has directives systemd does not understand" >&2
     failed=1
@@ -40,6 +42,8 @@ cp "$UNIT" "$tmp/opt-in/etc/systemd/system/"
 cp "$DROPIN" "$tmp/opt-in/etc/systemd/system/pgconn_exporter.service.d/"
 security "pgconn_exporter.service" "$tmp/plain"
 security "pgconn_exporter.service + watch-processes.conf" "$tmp/opt-in"
+cp "$TLS_UNIT" "$tmp/plain/etc/systemd/system/"
+security "pgconn_exporter-tls.service" "$tmp/plain" pgconn_exporter-tls.service
 
 # verify checks ExecStart= exists and every directive parses; it only warns, so any output fails.
 if [ -x "$BINARY" ]; then
@@ -60,6 +64,15 @@ if [ -x "$BINARY" ]; then
 else
   echo "FAIL: $BINARY is not an executable: cannot run systemd-analyze verify" >&2
   failed=1
+fi
+# The TLS front's unit runs /usr/sbin/nginx (Debian package nginx), which verify needs to find.
+out="$(systemd-analyze verify "$TLS_UNIT" 2>&1)" || true
+if [ -n "$out" ]; then
+  echo "$out" >&2
+  echo "FAIL: systemd-analyze verify complained about $(basename "$TLS_UNIT") (is nginx installed?)" >&2
+  failed=1
+else
+  echo "systemd-analyze verify: $(basename "$TLS_UNIT"): no warnings"
 fi
 [ "$failed" -eq 0 ] && echo "check_systemd: OK"
 exit "$failed"
