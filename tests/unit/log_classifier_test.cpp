@@ -195,12 +195,14 @@ TEST(LogClassifierTest, OnlyFatalLinesCount) {
 }
 
 TEST(LogClassifierTest, PgbouncerMaxClientConnCountsOncePerClient) {
+  // As PgBouncer 1.18 logged them here for one client over max_client_conn = 1.
   const std::string closing =
-      "2026-11-30 22:00:00.123 UTC [977] LOG C-0x55d1c7d0a0e0: shop/app@10.1.2.3:51000 closing "
-      "because: no more connections allowed (max_client_conn) (age=0s)";
+      "2026-11-30 22:32:46.792 UTC [14997] LOG C-0x561f888f4a50: (nodb)/(nouser)@127.0.0.1:52786 "
+      "closing because: no more connections allowed (max_client_conn) (age=0s)";
   const std::string pooler_error =
-      "2026-11-30 22:00:00.123 UTC [977] WARNING C-0x55d1c7d0a0e0: shop/app@10.1.2.3:51000 "
-      "pooler error: no more connections allowed (max_client_conn)";
+      "2026-11-30 22:32:46.792 UTC [14997] WARNING C-0x561f888f4a50: "
+      "(nodb)/(nouser)@127.0.0.1:52786 pooler error: no more connections allowed "
+      "(max_client_conn)";
   EXPECT_EQ(ClassifyLogLine(closing).reason, "pgbouncer_max_client_conn");
   EXPECT_EQ(ClassifyLogLine(closing).kind, LogEventKind::kRefused);
   EXPECT_EQ(ClassifyLogLine(pooler_error).kind, LogEventKind::kNone);
