@@ -22,6 +22,7 @@ struct LogFollowerStats {
   uint64_t truncated_lines = 0;  // lines cut to max_line_bytes
   uint64_t rotations = 0;        // a different file appeared at the path
   uint64_t truncations = 0;      // the file shrank under us
+  int open_errno = 0;            // why the last open failed (ENOENT, EACCES...); 0 when open
 };
 
 class LogFollower {

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 namespace pgconn {
 
 LogWatcher::LogWatcher(std::string target, std::string path, Millis publish_interval,
@@ -15,7 +17,10 @@ LogWatcher::LogWatcher(std::string target, std::string path, Millis publish_inte
   status_.path = std::move(path);
   status_.follower = follower_.stats();
   was_open_ = follower_.stats().open;
-  if (!was_open_) log_->warn("target {}: server log {} not found yet", target_, status_.path);
+  if (!was_open_) {
+    log_->warn("target {}: cannot open server log {} yet ({}); retrying", target_, status_.path,
+               std::strerror(follower_.stats().open_errno));
+  }
 }
 
 LogWatcher::~LogWatcher() {

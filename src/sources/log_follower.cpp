@@ -24,12 +24,17 @@ LogFollower::~LogFollower() { Close(); }
 
 bool LogFollower::Open(bool at_end) {
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return false;
+  if (fd < 0) {
+    stats_.open_errno = errno;
+    return false;
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
+    stats_.open_errno = EISDIR;  // not a regular file
     return false;
   }
+  stats_.open_errno = 0;
   fd_ = fd;
   dev_ = st.st_dev;
   ino_ = st.st_ino;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -54,6 +55,7 @@ TEST_F(LogFollowerTest, FirstReadStartsAtTheEnd) {
 TEST_F(LogFollowerTest, MissingAtStartIsReadFromItsBeginningWhenItAppears) {
   LogFollower follower(path_);
   EXPECT_FALSE(follower.stats().open);
+  EXPECT_EQ(follower.stats().open_errno, ENOENT);
   EXPECT_EQ(PollLines(follower), Lines{});
   Append("first\n");
   EXPECT_EQ(PollLines(follower), Lines{"first"});
