@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -218,6 +219,29 @@ TEST(LogClassifierTest, EveryReasonIsKnownForZeroFill) {
     EXPECT_TRUE(known(list, c.reason)) << c.reason;
   }
   EXPECT_TRUE(known(KnownRefusalReasons(), "pgbouncer_max_client_conn"));
+}
+
+}  // namespace
+}  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+// Lines a real PostgreSQL 17.10 wrote (stderr, csvlog and jsonlog at once) for: reserved for
+// pg_use_reserved_connections, reserved for superusers, every slot taken, role and database
+// CONNECTION LIMIT, a NOLOGIN role.
+TEST(LogClassifierTest, RealPostgres17LogsInAllThreeFormats) {
+  const std::vector<std::string> expected = {"reserved_slots",   "reserved_slots",
+                                             "too_many_clients", "role_limit",
+                                             "database_limit",   "login_not_permitted"};
+  for (const std::string format : {"log", "csv", "json"}) {
+    std::ifstream in(std::string(PGCONN_FIXTURES_DIR) + "/server_log/pg17." + format);
+    std::vector<std::string> reasons;
+    for (std::string line; std::getline(in, line);) {
+      reasons.emplace_back(ClassifyLogLine(line).reason);
+    }
+    EXPECT_EQ(reasons, expected) << format;
+  }
 }
 
 }  // namespace
