@@ -87,6 +87,8 @@ struct TargetConfig {
   int max_connection_series = 100;  // cap on pgconn_connections series before folding
   ReserveConfig reserve;
   std::vector<PoolConfig> pools;  // the [[pool]] entries bound to this target, file order
+  std::string server_log;         // PostgreSQL log file followed for refusals; empty = none
+  bool by_client_addr = false;    // export pgconn_client_connections_by_addr (opt-in)
 };
 
 // [[process]]: processes on this host whose fds and sockets to the targets are watched.

@@ -9,6 +9,7 @@
 #include "pgconn/config.h"
 #include "pgconn/deadline_watchdog.h"
 #include "pgconn/http_server.h"
+#include "pgconn/log_watcher.h"
 #include "pgconn/poller.h"
 #include "pgconn/process_watcher.h"
 #include "pgconn/snapshot.h"
@@ -51,6 +52,9 @@ class Exporter {
   std::vector<TargetStatus> last_statuses_;  // filled by PollAllOnce, aligned with pollers_
   std::unique_ptr<ProcessWatcher> process_watcher_;
   std::unique_ptr<HttpServer> http_;
+  // One per [[target]] with server_log; declared last so they stop before the rest.
+  std::vector<std::unique_ptr<LogWatcher>> log_watchers_;
+  void AddLogWatchers();
 };
 
 }  // namespace pgconn

@@ -2,6 +2,7 @@
 // the pure mapping code; no behaviour here.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -55,12 +56,38 @@ struct CollectorOutcome {
   std::string error;  // empty on success; never contains a password
 };
 
+// pg_stat_database session counters of one database (PostgreSQL 14+).
+struct DatabaseSessions {
+  std::string database;
+  int64_t sessions = 0;
+  int64_t abandoned = 0;
+  int64_t fatal = 0;
+  int64_t killed = 0;
+  double session_seconds = 0;
+};
+
+// Upper bounds of pgconn_connection_age_seconds (+Inf is the group's session count).
+inline constexpr std::array<double, 6> kConnectionAgeBuckets = {1, 10, 60, 600, 3600, 86400};
+
+// One (database, user, application) group of client backends, the exporter's own excluded.
+struct ChurnGroup {
+  std::string database;
+  std::string user;
+  std::string application;
+  int64_t new_sessions = 0;  // backend_start after the previous poll's server time
+  int64_t sessions = 0;
+  std::array<int64_t, kConnectionAgeBuckets.size()> age_buckets{};  // cumulative, le each bound
+  double age_sum_seconds = 0;
+};
+
 struct TargetSample {
   std::optional<ServerSettings> settings;
   std::optional<std::vector<ActivityGroup>> activity;
   std::optional<std::vector<DatabaseLimit>> databases;
   std::optional<std::vector<RoleLimit>> roles;
   std::vector<CollectorOutcome> collectors;
+  std::optional<std::vector<DatabaseSessions>> database_sessions;  // PG14+ only
+  std::optional<std::vector<ChurnGroup>> churn;
 };
 
 }  // namespace pgconn

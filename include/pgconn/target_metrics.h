@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ struct TargetStatus {
   double poll_duration_seconds = 0;
   std::optional<double> last_success_unix;
   std::array<uint64_t, kAllFailureReasons.size()> error_counts{};
+  // pgconn_new_connections_total by {database, user, application}; capped, never shrinks.
+  std::map<std::vector<std::string>, uint64_t> new_connections;
 };
 
 // The arithmetic of the limit that really applies to ordinary roles.

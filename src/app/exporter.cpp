@@ -50,11 +50,26 @@ Exporter::Exporter(Config config, std::shared_ptr<spdlog::logger> log)
       std::make_unique<ProcessScanner>(config_.exporter.procfs, config_.processes, config_.targets),
       facts_, config_.exporter.poll_interval,
       [this](Families families) { assembler_.UpdateExtra("process", std::move(families)); }, log_);
+  AddLogWatchers();
   assembler_.PublishNow();
+}
+
+// server_log: each followed log's counters are an extra part of the snapshot.
+void Exporter::AddLogWatchers() {
+  for (const auto& target : config_.targets) {
+    if (target.server_log.empty()) continue;
+    auto publish = [this](const std::string& name, const ServerLogStatus& status) {
+      assembler_.UpdateExtra("server_log/" + name, MapServerLog(name, status));
+    };
+    log_watchers_.push_back(std::make_unique<LogWatcher>(
+        target.name, target.server_log, config_.exporter.poll_interval, publish, log_));
+    publish(target.name, log_watchers_.back()->status());
+  }
 }
 
 Exporter::~Exporter() {
   http_.reset();
+  log_watchers_.clear();
   for (auto& poller : pollers_) poller->RequestStop();
   process_watcher_.reset();
   pollers_.clear();
@@ -79,6 +94,7 @@ void Exporter::Start() {
   const Millis step = std::min(Millis(25), config_.exporter.poll_interval / targets);
   for (size_t i = 0; i < pollers_.size(); ++i) pollers_[i]->Start(step * static_cast<int>(i));
   process_watcher_->Start();
+  for (auto& watcher : log_watchers_) watcher->Start();
 }
 
 bool Exporter::PollAllOnce() {

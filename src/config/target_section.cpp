@@ -164,6 +164,15 @@ void ReadPasswordEnv(const TableReader& target, const std::string& name, TargetC
   out.password_source = "password_env " + name;
 }
 
+// Issue 14: the server log followed for refusals, and the opt-in per-address series.
+void ReadChurnKeys(TableReader& target, TargetConfig& config) {
+  if (auto path = target.OptionalString("server_log")) {
+    if (path->empty()) target.Fail("server_log", "must not be empty");
+    config.server_log = target.source().ResolvePath(*path);
+  }
+  if (auto v = target.OptionalBool("by_client_addr")) config.by_client_addr = *v;
+}
+
 void ReadTarget(TableReader& target, std::map<std::string, unsigned>& first_lines, Config& out) {
   TargetConfig config;
   config.name = target.RequireString("name");
@@ -185,6 +194,7 @@ void ReadTarget(TableReader& target, std::map<std::string, unsigned>& first_line
     config.max_connection_series = static_cast<int>(*v);
   }
   ReadReserveKey(target, config.reserve);
+  ReadChurnKeys(target, config);
   target.HintIfUnknown("password",
                        "inline passwords are not accepted; " + std::string(kUsePasswordKeys));
   target.RejectUnknownKeys();  // a typo is a better first error than an unset variable

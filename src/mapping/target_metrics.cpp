@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "pgconn/churn_metrics.h"
 #include "pgconn/conninfo.h"
 #include "pgconn/family_builder.h"
 #include "pgconn/pool_metrics.h"
@@ -293,6 +294,7 @@ Families MapTarget(const TargetConfig& target, const TargetStatus& status) {
     AddGauge(out, "pgconn_available_connections", kAvailableHelp, base, 0);
   }
   if (status.sample) AddCollectorOutcomes(out, base, *status.sample);
+  AddChurnFamilies(out, base, target, status);
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "pgconn/churn_metrics.h"
 #include "pgconn/conninfo.h"
 #include "pgconn/poller.h"
 
@@ -98,6 +99,7 @@ const TargetStatus& TargetPoller::PollOnce() {
 }
 
 void TargetPoller::Record(const TargetSample& sample) {
+  AccumulateNewConnections(sample, target_.max_connection_series, status_.new_connections);
   for (const auto& outcome : sample.collectors) {
     if (!outcome.success) ++status_.error_counts[static_cast<size_t>(FailureReason::kQueryError)];
   }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <pqxx/pqxx>
 
+#include "churn_queries.h"
 #include "pgconn/conninfo.h"
 #include "pgconn/target_session.h"
 #include "queries.h"
@@ -110,6 +111,7 @@ class PostgresSession final : public TargetSession {
     Collect(
         sample, "roles", [&](pqxx::result rows) { sample.roles = ReadLimits<RoleLimit>(rows); },
         queries::kRoles);
+    CollectChurn(sample);
     return sample;
   }
 
@@ -121,6 +123,21 @@ class PostgresSession final : public TargetSession {
   }
 
  private:
+  // Issue 14: session counters (PostgreSQL 14+) and new sessions since the previous poll.
+  void CollectChurn(TargetSample& sample) {
+    if (sample.settings && sample.settings->server_version_num >= 140000) {
+      Collect(
+          sample, "database_sessions",
+          [&](pqxx::result rows) { sample.database_sessions = ReadDatabaseSessions(rows); },
+          queries::kDatabaseSessions);
+    }
+    const std::string churn_sql = ChurnQuery(last_server_now_);
+    Collect(
+        sample, "churn",
+        [&](pqxx::result rows) { sample.churn = ReadChurn(rows, last_server_now_); },
+        churn_sql.c_str());
+  }
+
   struct Lost {
     bool deadline_fired = false;
     std::string message;
@@ -172,6 +189,7 @@ class PostgresSession final : public TargetSession {
   Millis query_deadline_;
   DeadlineWatchdog& watchdog_;
   std::unique_ptr<pqxx::connection> conn_;
+  std::optional<double> last_server_now_;  // previous churn poll's server time
 };
 
 }  // namespace

@@ -50,4 +50,35 @@ inline constexpr const char* kRoles = R"SQL(
 SELECT rolname, rolconnlimit FROM pg_roles WHERE rolcanlogin ORDER BY rolname
 )SQL";
 
+// Issue 14, PostgreSQL 14+ only: session counters per database (session_time is in ms).
+inline constexpr const char* kDatabaseSessions = R"SQL(
+SELECT datname, sessions, sessions_abandoned, sessions_fatal, sessions_killed,
+       session_time / 1000.0 AS session_seconds
+FROM pg_stat_database WHERE datname IS NOT NULL ORDER BY datname
+)SQL";
+
+// Issue 14: client sessions per (database, user, application) with their age histogram and
+// how many started after {since} (the previous poll's server time). Rows grow with groups;
+// the one row with NULL groups carries the server time when no client is connected.
+inline constexpr const char* kChurn = R"SQL(
+SELECT extract(epoch FROM n.now) AS server_now, g.*
+FROM (SELECT now() AS now) n LEFT JOIN LATERAL (
+  SELECT coalesce(datname, '') AS database, coalesce(usename, '') AS usename,
+         coalesce(application_name, '') AS application,
+         count(*) FILTER (WHERE backend_start > {since}) AS new_sessions,
+         count(*) AS sessions,
+         count(*) FILTER (WHERE age <= 1) AS le_1,
+         count(*) FILTER (WHERE age <= 10) AS le_10,
+         count(*) FILTER (WHERE age <= 60) AS le_60,
+         count(*) FILTER (WHERE age <= 600) AS le_600,
+         count(*) FILTER (WHERE age <= 3600) AS le_3600,
+         count(*) FILTER (WHERE age <= 86400) AS le_86400,
+         coalesce(sum(age), 0) AS age_sum
+  FROM (SELECT datname, usename, application_name, backend_start,
+               greatest(0, extract(epoch FROM n.now - backend_start)) AS age
+        FROM pg_stat_activity
+        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) a
+  GROUP BY 1, 2, 3) g ON true
+)SQL";
+
 }  // namespace pgconn::queries

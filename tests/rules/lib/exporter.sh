@@ -29,6 +29,8 @@ dsn = "host=127.0.0.1 port=$PGT_PORT dbname=postgres user=pgconn_exporter"
 password_env = "PGCONN_TEST_PASSWORD"
 connect_timeout = "3s"
 query_timeout = "2s"
+by_client_addr = true
+server_log = "$PGT_ROOT/postgres.log"
 EOF
 )
   cat >"$file" <<EOF
