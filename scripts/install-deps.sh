@@ -28,6 +28,7 @@ PACKAGES=(
   zlib1g-dev
   libcrypt-dev
   libyaml-cpp-dev # --web.config.file
+  libcli11-dev    # command-line flags (header-only)
   # tests and benchmarks
   libgtest-dev
   libgmock-dev

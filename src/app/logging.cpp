@@ -90,14 +90,18 @@ std::string JsonEscape(std::string_view text) {
 std::shared_ptr<spdlog::logger> MakeLogger(LogLevel level, LogFormat format) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>("pgconn_exporter", sink);
-  if (format == LogFormat::kJson) {
-    logger->set_formatter(std::make_unique<JsonFormatter>());
-  } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
-  }
-  logger->set_level(ToSpdlog(level));
+  ConfigureLogger(*logger, level, format);
   logger->flush_on(spdlog::level::debug);
   return logger;
+}
+
+void ConfigureLogger(spdlog::logger& logger, LogLevel level, LogFormat format) {
+  if (format == LogFormat::kJson) {
+    logger.set_formatter(std::make_unique<JsonFormatter>());
+  } else {
+    logger.set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
+  logger.set_level(ToSpdlog(level));
 }
 
 }  // namespace pgconn
