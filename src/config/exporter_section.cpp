@@ -24,9 +24,11 @@ void CheckTelemetryPath(const TableReader& exporter, const std::string& path) {
 
 std::string TelemetryPathError(const std::string& path) {
   if (path.empty() || path[0] != '/') return "must start with '/'";
-  if (path == "/" || path == "/healthz" || path.rfind("/-/", 0) == 0) {
-    return "\"" + path +
-           "\" is reserved (landing page / health check / lifecycle); use e.g. /metrics";
+  if (path == "/" || path == "/healthz") {
+    return "\"" + path + "\" is reserved (landing page / health check); use e.g. /metrics";
+  }
+  if (path.rfind("/-/", 0) == 0) {
+    return "paths under /-/ are reserved (/-/reload); use e.g. /metrics";
   }
   if (path.find_first_of("?# \t") != std::string::npos) {
     return "must not contain '?', '#' or spaces";
