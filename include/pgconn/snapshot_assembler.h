@@ -59,6 +59,9 @@ class SnapshotAssembler {
   void ReconfigureTarget(const TargetConfig& target, bool keep_status);
   // Exposition order of the targets (names the assembler does not know are skipped).
   void SetOrder(const std::vector<std::string>& names);
+  // While held, the publisher thread waits, so no scrape sees half a reload; PublishNow
+  // still publishes. Release with false.
+  void HoldPublishing(bool hold);
   // Replaces an extra, non-target part (e.g. "process", the /proc scan). Extras follow the
   // targets, in the order they first arrived. Thread-safe.
   void UpdateExtra(const std::string& name, Families families);
@@ -86,6 +89,7 @@ class SnapshotAssembler {
   std::condition_variable wake_;
   bool dirty_ = false;
   bool stopping_ = false;
+  bool held_ = false;
   std::vector<std::string> order_;  // config order, for a stable exposition
   std::map<std::string, TargetPart> parts_;
   std::map<std::string, TargetEntry> entries_;  // same keys as parts_

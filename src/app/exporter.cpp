@@ -147,7 +147,9 @@ Exporter::ReloadResult Exporter::Reload() {
   ReloadResult result;
   try {
     if (!loader_) throw std::runtime_error("reloading is not enabled in this mode");
-    ApplyConfig(KeepShardTargets(loader_(), log_.get()));
+    Config next = KeepShardTargets(loader_(), log_.get());
+    assembler_.HoldPublishing(true);  // scrapes see the old config or the new, never half
+    ApplyConfig(std::move(next));
     last_reload_ok_ = true;
     last_reload_success_unix_ = UnixNow();
     result.ok = true;
@@ -157,6 +159,7 @@ Exporter::ReloadResult Exporter::Reload() {
     result.error = "unknown error";
   }
   try {
+    assembler_.HoldPublishing(false);
     if (!result.ok) {
       last_reload_ok_ = false;
       log_->error("reload failed, the previous configuration keeps running: {}", result.error);
@@ -223,6 +226,7 @@ void Exporter::ApplyConfig(Config next) {
   if (diff.processes_changed) {
     process_watcher_.reset();
     process_watcher_ = MakeProcessWatcher();
+    process_watcher_->ScanOnce();  // replaces the old scan's series before the next publish
     process_watcher_->Start();
   }
   if (diff.logging_changed) {

@@ -176,6 +176,14 @@ void SnapshotAssembler::UpdateExtra(const std::string& name, Families families) 
   MarkDirty();
 }
 
+void SnapshotAssembler::HoldPublishing(bool hold) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    held_ = hold;
+  }
+  wake_.notify_all();
+}
+
 void SnapshotAssembler::MarkDirty() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -210,11 +218,12 @@ void SnapshotAssembler::RunPublisher() {
   auto last_publish = std::chrono::steady_clock::time_point{};
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    wake_.wait(lock, [this] { return stopping_ || dirty_; });
+    wake_.wait(lock, [this] { return stopping_ || (dirty_ && !held_); });
     // Coalesce: parts that finish within the gap ride along with this publish.
     if (wake_.wait_until(lock, last_publish + kMinPublishGap, [this] { return stopping_; })) {
       return;
     }
+    if (held_) continue;
     lock.unlock();
     try {
       PublishNow();
