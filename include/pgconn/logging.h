@@ -18,7 +18,4 @@ std::shared_ptr<spdlog::logger> MakeLogger(LogLevel level, LogFormat format);
 // Changes a MakeLogger logger's level and format in place (reload). Thread-safe.
 void ConfigureLogger(spdlog::logger& logger, LogLevel level, LogFormat format);
 
-// JSON string escaping for log lines (quotes, backslashes, control characters).
-std::string JsonEscape(std::string_view text);
-
 }  // namespace pgconn
