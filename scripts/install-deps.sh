@@ -28,6 +28,8 @@ PACKAGES=(
   zlib1g-dev
   libcrypt-dev
   libyaml-cpp-dev # --web.config.file
+  libcli11-dev    # command-line flags (header-only)
+  nlohmann-json3-dev # JSON output: plan --format=json, JSON logs (header-only)
   # tests and benchmarks
   libgtest-dev
   libgmock-dev

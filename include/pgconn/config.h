@@ -106,7 +106,8 @@ struct Config {
   ExporterConfig exporter;
   std::vector<TargetConfig> targets;
   std::vector<ProcessConfig> processes;
-  WebConfig web;  // from --web.config.file; no users means no authentication
+  WebConfig web;                      // from --web.config.file; no users means no authentication
+  std::vector<std::string> warnings;  // located "file:line:col: ..." (LoadOptions)
 };
 
 // Thrown for every invalid configuration; what() is "file:line:column: message".
@@ -117,6 +118,15 @@ class ConfigError : public std::runtime_error {
 
 Config ParseConfig(std::string_view toml_text, const std::string& source_path);
 Config LoadConfigFile(const std::string& path);
+
+// --check-config: a password source that is missing here (unset password_env, unreadable
+// password_file) is a warning in Config::warnings, so CI can check a config without secrets.
+struct LoadOptions {
+  bool secrets_optional = false;
+};
+Config ParseConfig(std::string_view toml_text, const std::string& source_path,
+                   const LoadOptions& options);
+Config LoadConfigFile(const std::string& path, const LoadOptions& options);
 
 // "15s", "500ms", "1m30s", "2h" (Go time.Duration style, no negatives).
 std::optional<Millis> ParseDuration(std::string_view text);

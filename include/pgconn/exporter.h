@@ -1,12 +1,16 @@
 // Wires config, sessions, pollers, the snapshot and the HTTP server together, and owns them.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "pgconn/config.h"
+#include "pgconn/config_diff.h"
 #include "pgconn/deadline_watchdog.h"
 #include "pgconn/http_server.h"
 #include "pgconn/log_watcher.h"
@@ -39,8 +43,29 @@ class Exporter {
   // Each polled target with the status its last PollAllOnce left, in config order (for `plan`).
   std::vector<std::pair<TargetConfig, TargetStatus>> LastPolled() const;
 
+  // Reload (serve mode). `loader` re-reads the config the way main read it at start (file plus
+  // flag overrides) and throws ConfigError / WebConfigError when it is invalid.
+  using ConfigLoader = std::function<Config()>;
+  void EnableReload(ConfigLoader loader, bool http_lifecycle);
+  struct ReloadResult {
+    bool ok = false;
+    std::string error;  // the located config error when !ok
+  };
+  // Re-reads the config and applies the difference: unchanged targets keep their sessions and
+  // last results, removed ones close theirs, added ones start, changed ones restart. A bad
+  // config changes nothing. Thread-safe (SIGHUP and POST /-/reload); never throws.
+  ReloadResult Reload();
+
  private:
   Families ExporterFamilies() const;
+  std::unique_ptr<TargetPoller> MakePoller(const TargetConfig& target);
+  std::unique_ptr<ProcessWatcher> MakeProcessWatcher();
+  // Adds the target's server_log watcher when it has one (started when `start`).
+  void AddLogWatcher(const TargetConfig& target, bool start);
+  void StopPoller(const std::string& name);
+  void StopLogWatcher(const std::string& name);
+  void ApplyConfig(Config next);
+  ChangeHandlers<TargetConfig> TargetChangeHandlers();
 
   Config config_;
   std::shared_ptr<spdlog::logger> log_;
@@ -52,9 +77,14 @@ class Exporter {
   std::vector<TargetStatus> last_statuses_;  // filled by PollAllOnce, aligned with pollers_
   std::unique_ptr<ProcessWatcher> process_watcher_;
   std::unique_ptr<HttpServer> http_;
+
+  ConfigLoader loader_;  // empty: reload is refused
+  bool http_lifecycle_ = false;
+  std::mutex reload_mutex_;  // one reload at a time
+  std::atomic<bool> last_reload_ok_{true};
+  std::atomic<double> last_reload_success_unix_{0};
   // One per [[target]] with server_log; declared last so they stop before the rest.
   std::vector<std::unique_ptr<LogWatcher>> log_watchers_;
-  void AddLogWatchers();
 };
 
 }  // namespace pgconn

@@ -1,8 +1,10 @@
 // The thin HTTP layer: serves the latest Snapshot; never touches PostgreSQL.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "pgconn/snapshot.h"
@@ -21,6 +23,10 @@ struct HttpOptions {
   // user -> bcrypt hash (--web.config.file); when not empty, every path but /healthz needs
   // basic auth.
   std::map<std::string, std::string> basic_auth_users;
+  // POST /-/reload, like Prometheus's --web.enable-lifecycle: without it the path answers 403.
+  bool enable_lifecycle = false;
+  // Re-reads the config: nullopt when applied, else the error (the old config keeps running).
+  std::function<std::optional<std::string>()> reload;
 };
 
 // Owns a civetweb server; the constructor starts listening (throws std::runtime_error with
@@ -34,6 +40,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   int port() const;  // the bound port (useful when the address asked for port 0)
+  // Reload: new basic-auth users (empty: no authentication) for the following requests.
+  void SetBasicAuthUsers(const std::map<std::string, std::string>& users);
 
  private:
   struct Impl;

@@ -15,8 +15,7 @@ namespace pgconn {
 
 // Logs to stderr as text ("ts level msg") or one JSON object per line.
 std::shared_ptr<spdlog::logger> MakeLogger(LogLevel level, LogFormat format);
-
-// JSON string escaping for log lines (quotes, backslashes, control characters).
-std::string JsonEscape(std::string_view text);
+// Changes a MakeLogger logger's level and format in place (reload). Thread-safe.
+void ConfigureLogger(spdlog::logger& logger, LogLevel level, LogFormat format);
 
 }  // namespace pgconn

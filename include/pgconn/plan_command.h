@@ -2,22 +2,19 @@
 #pragma once
 
 #include <string>
-#include <vector>
+
+#include "pgconn/config_overrides.h"
 
 namespace pgconn {
 
-inline constexpr const char* kPlanUsage =
-    R"(usage: pgconn_exporter plan [--config.file=PATH] [--format=text|json]
+inline constexpr const char* kPlanDescription =
+    "Polls every target once and prints the capacity arithmetic with live numbers: "
+    "max_connections, reserved slots, each pool (size x instances = total, observed now), the "
+    "reserve, the total needed, the headroom and a recommendation.";
 
-Polls every target once and prints the capacity arithmetic with live numbers: max_connections,
-reserved slots, each pool (size x instances = total, observed now), the reserve, the total
-needed, the headroom and a recommendation.
-
-Exit status: 0 every plan fits, 1 a plan does not fit, 2 bad flags or configuration,
-3 a target could not be polled (its plan is unknown).
-)";
-
-// `args` are the arguments after "plan"; the plan goes to stdout, errors and logs to stderr.
-int RunPlanCommand(const std::vector<std::string>& args, const std::string& default_config_file);
+// The plan goes to stdout, errors and logs to stderr. Returns the exit code: 0 every plan fits,
+// 1 a plan does not fit (or a runtime failure), 2 bad configuration, 3 a target could not be
+// polled (its plan is unknown).
+int RunPlan(const std::string& config_file, const ConfigOverrides& overrides, bool json);
 
 }  // namespace pgconn

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -44,10 +45,27 @@ class SnapshotAssembler {
   SnapshotAssembler& operator=(const SnapshotAssembler&) = delete;
 
   // Replaces the target's part; the publisher thread publishes it shortly. Thread-safe.
+  // Rendered with the config the assembler holds for that name (see ReconfigureTarget);
+  // ignored for a name it does not know (a poller that was removed by a reload).
   void Update(const TargetConfig& target, const TargetStatus& status);
+
+  // Reload. Each is thread-safe and marks the snapshot dirty.
+  // A new target, shown as "not polled yet" after the known ones until its first Update.
+  void AddTarget(const TargetConfig& target);
+  // Drops the target's part: its series leave the next snapshot.
+  void RemoveTarget(const std::string& name);
+  // New settings for a known target: re-rendered from its last status, or (keep_status false,
+  // a restarted poller) reset to "not polled yet".
+  void ReconfigureTarget(const TargetConfig& target, bool keep_status);
+  // Exposition order of the targets (names the assembler does not know are skipped).
+  void SetOrder(const std::vector<std::string>& names);
+  // While held, the publisher thread waits, so no scrape sees half a reload; PublishNow
+  // still publishes. Release with false.
+  void HoldPublishing(bool hold);
   // Replaces an extra, non-target part (e.g. "process", the /proc scan). Extras follow the
   // targets, in the order they first arrived. Thread-safe.
   void UpdateExtra(const std::string& name, Families families);
+  void RemoveExtra(const std::string& name);
   // Builds and publishes from what is known now, in the calling thread (start-up, --once).
   void PublishNow();
 
@@ -58,6 +76,13 @@ class SnapshotAssembler {
     TargetSummary summary;
   };
   static TargetPart MakeTargetPart(const TargetConfig& target, const TargetStatus& status);
+  // What a target is rendered from; `generation` tells a render raced by a reconfigure.
+  struct TargetEntry {
+    TargetConfig config;
+    TargetStatus status;
+    std::uint64_t generation = 0;
+  };
+  static TargetStatus NotPolled();
   void MarkDirty();
   void RunPublisher();
 
@@ -65,8 +90,11 @@ class SnapshotAssembler {
   std::condition_variable wake_;
   bool dirty_ = false;
   bool stopping_ = false;
+  bool held_ = false;
   std::vector<std::string> order_;  // config order, for a stable exposition
   std::map<std::string, TargetPart> parts_;
+  std::map<std::string, TargetEntry> entries_;  // same keys as parts_
+  std::uint64_t next_generation_ = 1;
   std::vector<std::pair<std::string, std::vector<RenderedFamily>>> extras_;
 
   std::mutex publish_mutex_;  // one publish at a time, so snapshots never go back in time

@@ -21,6 +21,12 @@ class TargetFacts {
     settings_[target] = *status.sample->settings;
   }
 
+  // A target removed or restarted by a reload: its old server's facts no longer apply.
+  void Forget(const std::string& target) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    settings_.erase(target);
+  }
+
   std::map<std::string, ServerSettings> Settings() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return settings_;

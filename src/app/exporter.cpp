@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include "pgconn/logging.h"
+#include "pgconn/reload_metrics.h"
 #include "pgconn/self_process.h"
 #include "pgconn/shard.h"
 #include "pgconn/target_session.h"
@@ -31,40 +33,50 @@ Config KeepShardTargets(Config config, spdlog::logger* log) {
   return config;
 }
 
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 Exporter::Exporter(Config config, std::shared_ptr<spdlog::logger> log)
     : config_(KeepShardTargets(std::move(config), log.get())),
       log_(std::move(log)),
       assembler_(config_.targets, store_, [this] { return ExporterFamilies(); }) {
-  for (const auto& target : config_.targets) {
-    pollers_.push_back(std::make_unique<TargetPoller>(
-        target, MakePostgresSession(target, watchdog_), config_.exporter.poll_interval,
-        [this](const TargetConfig& polled, const TargetStatus& status) {
-          facts_.Record(polled.name, status);
-          assembler_.Update(polled, status);
-        },
-        log_));
-  }
-  process_watcher_ = std::make_unique<ProcessWatcher>(
-      std::make_unique<ProcessScanner>(config_.exporter.procfs, config_.processes, config_.targets),
-      facts_, config_.exporter.poll_interval,
-      [this](Families families) { assembler_.UpdateExtra("process", std::move(families)); }, log_);
-  AddLogWatchers();
+  last_reload_success_unix_ = UnixNow();
+  for (const auto& target : config_.targets) pollers_.push_back(MakePoller(target));
+  process_watcher_ = MakeProcessWatcher();
+  for (const auto& target : config_.targets) AddLogWatcher(target, false);
   assembler_.PublishNow();
 }
 
+std::unique_ptr<TargetPoller> Exporter::MakePoller(const TargetConfig& target) {
+  return std::make_unique<TargetPoller>(
+      target, MakePostgresSession(target, watchdog_), config_.exporter.poll_interval,
+      [this](const TargetConfig& polled, const TargetStatus& status) {
+        facts_.Record(polled.name, status);
+        assembler_.Update(polled, status);
+      },
+      log_);
+}
+
+std::unique_ptr<ProcessWatcher> Exporter::MakeProcessWatcher() {
+  return std::make_unique<ProcessWatcher>(
+      std::make_unique<ProcessScanner>(config_.exporter.procfs, config_.processes, config_.targets),
+      facts_, config_.exporter.poll_interval,
+      [this](Families families) { assembler_.UpdateExtra("process", std::move(families)); }, log_);
+}
+
 // server_log: each followed log's counters are an extra part of the snapshot.
-void Exporter::AddLogWatchers() {
-  for (const auto& target : config_.targets) {
-    if (target.server_log.empty()) continue;
-    auto publish = [this](const std::string& name, const ServerLogStatus& status) {
-      assembler_.UpdateExtra("server_log/" + name, MapServerLog(name, status));
-    };
-    log_watchers_.push_back(std::make_unique<LogWatcher>(
-        target.name, target.server_log, config_.exporter.poll_interval, publish, log_));
-    publish(target.name, log_watchers_.back()->status());
-  }
+void Exporter::AddLogWatcher(const TargetConfig& target, bool start) {
+  if (target.server_log.empty()) return;
+  auto publish = [this](const std::string& name, const ServerLogStatus& status) {
+    assembler_.UpdateExtra("server_log/" + name, MapServerLog(name, status));
+  };
+  log_watchers_.push_back(std::make_unique<LogWatcher>(
+      target.name, target.server_log, config_.exporter.poll_interval, publish, log_));
+  publish(target.name, log_watchers_.back()->status());
+  if (start) log_watchers_.back()->Start();
 }
 
 Exporter::~Exporter() {
@@ -81,6 +93,14 @@ void Exporter::Start() {
   options.telemetry_path = config_.exporter.telemetry_path;
   options.version = VersionString();
   options.basic_auth_users = config_.web.basic_auth_users;
+  options.enable_lifecycle = http_lifecycle_;
+  if (loader_) {
+    options.reload = [this]() -> std::optional<std::string> {
+      ReloadResult result = Reload();
+      if (result.ok) return std::nullopt;
+      return result.error;
+    };
+  }
   if (!config_.web.source_path.empty()) {
     log_->info("web config {}: basic auth {} ({} users)", config_.web.source_path,
                config_.web.auth_enabled() ? "required except on /healthz" : "off",
@@ -123,11 +143,129 @@ std::vector<std::pair<TargetConfig, TargetStatus>> Exporter::LastPolled() const 
 
 Families Exporter::ExporterFamilies() const {
   Families out = MapBuildInfo(PGCONN_VERSION, PGCONN_REVISION);
+  Families reload = MapReloadStatus({last_reload_ok_.load(), last_reload_success_unix_.load()});
+  out.insert(out.end(), reload.begin(), reload.end());
   if (auto self = ReadSelfProcess("/proc")) {
     Families process = MapSelfProcess(*self);
     out.insert(out.end(), process.begin(), process.end());
   }
   return out;
+}
+
+void Exporter::EnableReload(ConfigLoader loader, bool http_lifecycle) {
+  loader_ = std::move(loader);
+  http_lifecycle_ = http_lifecycle;
+}
+
+Exporter::ReloadResult Exporter::Reload() {
+  const std::lock_guard<std::mutex> lock(reload_mutex_);
+  ReloadResult result;
+  try {
+    if (!loader_) throw std::runtime_error("reloading is not enabled in this mode");
+    Config next = KeepShardTargets(loader_(), log_.get());
+    assembler_.HoldPublishing(true);  // scrapes see the old config or the new, never half
+    ApplyConfig(std::move(next));
+    last_reload_ok_ = true;
+    last_reload_success_unix_ = UnixNow();
+    result.ok = true;
+  } catch (const std::exception& error) {
+    result.error = error.what();
+  } catch (...) {
+    result.error = "unknown error";
+  }
+  try {
+    assembler_.HoldPublishing(false);
+    if (!result.ok) {
+      last_reload_ok_ = false;
+      log_->error("reload failed, the previous configuration keeps running: {}", result.error);
+    }
+    assembler_.PublishNow();  // the reload metrics and removed targets show at once
+  } catch (...) {
+    // Logging or publishing failed; the publisher thread retries on the next poll.
+  }
+  return result;
+}
+
+void Exporter::StopLogWatcher(const std::string& name) {
+  auto it = std::find_if(log_watchers_.begin(), log_watchers_.end(),
+                         [&](const auto& watcher) { return watcher->target() == name; });
+  if (it == log_watchers_.end()) return;
+  log_watchers_.erase(it);  // joins its thread: nothing publishes for it afterwards
+  assembler_.RemoveExtra("server_log/" + name);
+}
+
+void Exporter::StopPoller(const std::string& name) {
+  for (auto it = pollers_.begin(); it != pollers_.end(); ++it) {
+    if ((*it)->target().name == name) {
+      pollers_.erase(it);  // joins the thread and closes the session
+      return;
+    }
+  }
+}
+
+ChangeHandlers<TargetConfig> Exporter::TargetChangeHandlers() {
+  ChangeHandlers<TargetConfig> handlers;
+  handlers.remove = [this](const TargetConfig& before) {
+    StopPoller(before.name);
+    StopLogWatcher(before.name);
+    facts_.Forget(before.name);
+    assembler_.RemoveTarget(before.name);
+  };
+  handlers.restart = [this](const TargetConfig& before, const TargetConfig& after) {
+    StopPoller(before.name);
+    StopLogWatcher(before.name);
+    facts_.Forget(before.name);
+    assembler_.ReconfigureTarget(after, false);
+    pollers_.push_back(MakePoller(after));
+    pollers_.back()->Start();
+    AddLogWatcher(after, true);
+  };
+  handlers.update = [this](const TargetConfig&, const TargetConfig& after) {
+    assembler_.ReconfigureTarget(after, true);  // same session; pools, labels, reserve
+  };
+  handlers.add = [this](const TargetConfig& after) {
+    assembler_.AddTarget(after);
+    pollers_.push_back(MakePoller(after));
+    pollers_.back()->Start();
+    AddLogWatcher(after, true);
+  };
+  return handlers;
+}
+
+void Exporter::ApplyConfig(Config next) {
+  for (const auto& warning : next.warnings) log_->warn("{}", warning);
+  ConfigDiff diff = DiffConfigs(config_, next);
+  for (const auto& key : diff.need_restart) {
+    log_->warn("reload: [exporter] {} changed; it takes effect on restart", key);
+  }
+  next.exporter.listen_address = config_.exporter.listen_address;  // the listener stays bound
+  next.exporter.telemetry_path = config_.exporter.telemetry_path;
+  const Config previous = std::exchange(config_, std::move(next));  // MakePoller reads config_
+  try {
+    ApplyChanges(diff.targets, TargetChangeHandlers());
+  } catch (...) {
+    config_ = previous;  // what is left running was built from both; the next reload sorts it out
+    throw;
+  }
+  std::vector<std::string> order;
+  for (const auto& target : config_.targets) order.push_back(target.name);
+  assembler_.SetOrder(order);
+  if (diff.processes_changed) {
+    process_watcher_.reset();
+    process_watcher_ = MakeProcessWatcher();
+    process_watcher_->ScanOnce();  // replaces the old scan's series before the next publish
+    process_watcher_->Start();
+  }
+  if (diff.logging_changed) {
+    ConfigureLogger(*log_, config_.exporter.log_level, config_.exporter.log_format);
+  }
+  if (diff.web_changed && http_) http_->SetBasicAuthUsers(config_.web.basic_auth_users);
+  for (const auto& change : diff.targets) {
+    if (change.kind != ChangeKind::kUnchanged) {
+      log_->info("reload: target {} {}", change.name, ChangeKindName(change.kind));
+    }
+  }
+  log_->info("reloaded {}: targets {}", config_.source_path, SummarizeChanges(diff.targets));
 }
 
 }  // namespace pgconn

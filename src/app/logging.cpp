@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <nlohmann/json.hpp>
 
 namespace pgconn {
 namespace {
@@ -27,10 +28,13 @@ class JsonFormatter final : public spdlog::formatter {
                   utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                   static_cast<int>(millis));
     const auto level = spdlog::level::to_string_view(msg.level);
-    const std::string line = std::string("{\"ts\":\"") + stamp + "\",\"level\":\"" +
-                             std::string(level.data(), level.size()) + "\",\"msg\":\"" +
-                             JsonEscape(std::string_view(msg.payload.data(), msg.payload.size())) +
-                             "\"}\n";
+    const nlohmann::ordered_json object{
+        {"ts", stamp},
+        {"level", std::string(level.data(), level.size())},
+        {"msg", std::string(msg.payload.data(), msg.payload.size())}};
+    // Messages quote servers and files: replace invalid UTF-8 instead of throwing.
+    const std::string line =
+        object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
     dest.append(line.data(), line.data() + line.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
@@ -54,50 +58,21 @@ spdlog::level::level_enum ToSpdlog(LogLevel level) {
 
 }  // namespace
 
-std::string JsonEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof(escaped), "\\u%04x", static_cast<unsigned>(c));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 std::shared_ptr<spdlog::logger> MakeLogger(LogLevel level, LogFormat format) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>("pgconn_exporter", sink);
-  if (format == LogFormat::kJson) {
-    logger->set_formatter(std::make_unique<JsonFormatter>());
-  } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
-  }
-  logger->set_level(ToSpdlog(level));
+  ConfigureLogger(*logger, level, format);
   logger->flush_on(spdlog::level::debug);
   return logger;
+}
+
+void ConfigureLogger(spdlog::logger& logger, LogLevel level, LogFormat format) {
+  if (format == LogFormat::kJson) {
+    logger.set_formatter(std::make_unique<JsonFormatter>());
+  } else {
+    logger.set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
+  logger.set_level(ToSpdlog(level));
 }
 
 }  // namespace pgconn

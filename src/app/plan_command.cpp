@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <iostream>
-#include <optional>
 
 #include "pgconn/capacity_plan.h"
 #include "pgconn/config.h"
@@ -15,39 +14,8 @@
 namespace pgconn {
 namespace {
 
-constexpr int kUsageError = 2;
-
-struct PlanFlags {
-  std::string config_file;
-  bool json = false;
-  bool help = false;
-};
-
-// "--name=value" or "--name value", like the main flags.
-std::optional<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args, PlanFlags flags,
-                                        std::string& error) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string name = args[i], value, shown = args[i];
-    if (const std::size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    } else if ((name == "--config.file" || name == "--format") && i + 1 < args.size()) {
-      value = args[++i];
-      shown += " " + value;
-    }
-    if (name == "--config.file" && !value.empty()) {
-      flags.config_file = value;
-    } else if (name == "--format" && (value == "text" || value == "json")) {
-      flags.json = value == "json";
-    } else if ((name == "--help" || name == "-h") && shown == name) {
-      flags.help = true;
-    } else {
-      error = "plan: invalid flag " + shown;
-      return std::nullopt;
-    }
-  }
-  return flags;
-}
+constexpr int kConfigError = 2;
+constexpr int kRuntimeError = 1;
 
 std::vector<CapacityPlan> PollAndPlan(Config config) {
   // Plan output is for people: keep routine info lines off the terminal.
@@ -64,29 +32,22 @@ std::vector<CapacityPlan> PollAndPlan(Config config) {
 
 }  // namespace
 
-int RunPlanCommand(const std::vector<std::string>& args, const std::string& default_config_file) {
-  PlanFlags defaults;
-  defaults.config_file = default_config_file;
-  std::string error;
-  const auto flags = ParsePlanFlags(args, defaults, error);
-  if (!flags) {
-    std::cerr << "pgconn_exporter " << error << "\n\n" << kPlanUsage;
-    return kUsageError;
-  }
-  if (flags->help) {
-    std::cout << kPlanUsage;
-    return 0;
+int RunPlan(const std::string& config_file, const ConfigOverrides& overrides, bool json) {
+  Config config;
+  try {
+    config = LoadConfigWithOverrides(config_file, overrides);
+  } catch (const std::exception& config_error) {  // ConfigError or WebConfigError
+    std::cerr << config_error.what() << "\n";
+    return kConfigError;
   }
   try {
-    const std::vector<CapacityPlan> plans = PollAndPlan(LoadConfigFile(flags->config_file));
-    std::cout << (flags->json ? RenderPlanJson(plans) : RenderPlanText(plans)) << std::flush;
+    const std::vector<CapacityPlan> plans = PollAndPlan(std::move(config));
+    std::cout << (json ? RenderPlanJson(plans) : RenderPlanText(plans)) << std::flush;
     return PlanExitCode(plans);
-  } catch (const ConfigError& config_error) {
-    std::cerr << config_error.what() << "\n";
   } catch (const std::exception& other) {
     std::cerr << "pgconn_exporter plan: " << other.what() << "\n";
   }
-  return kUsageError;
+  return kRuntimeError;
 }
 
 }  // namespace pgconn

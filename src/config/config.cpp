@@ -75,7 +75,12 @@ toml::table ParseToml(std::string_view text, const ConfigSource& source) {
 }  // namespace config
 
 Config ParseConfig(std::string_view toml_text, const std::string& source_path) {
-  const config::ConfigSource source(source_path);
+  return ParseConfig(toml_text, source_path, LoadOptions{});
+}
+
+Config ParseConfig(std::string_view toml_text, const std::string& source_path,
+                   const LoadOptions& options) {
+  const config::ConfigSource source(source_path, options.secrets_optional);
   const toml::table root = config::ParseToml(toml_text, source);
   config::RejectUnknownSections(root, source);
   Config out;
@@ -90,11 +95,13 @@ Config ParseConfig(std::string_view toml_text, const std::string& source_path) {
   return out;
 }
 
-Config LoadConfigFile(const std::string& path) {
+Config LoadConfigFile(const std::string& path) { return LoadConfigFile(path, LoadOptions{}); }
+
+Config LoadConfigFile(const std::string& path, const LoadOptions& options) {
   std::string error;
   const auto text = config::ReadSmallFile(path, config::kMaxConfigBytes, &error);
   if (!text) throw ConfigError(path + ": cannot read: " + error);
-  return ParseConfig(*text, path);
+  return ParseConfig(*text, path, options);
 }
 
 }  // namespace pgconn

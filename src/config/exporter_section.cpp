@@ -16,17 +16,25 @@ std::string ReadListenAddress(TableReader& exporter, const std::string& text) {
 }
 
 void CheckTelemetryPath(const TableReader& exporter, const std::string& path) {
-  if (path.empty() || path[0] != '/') exporter.Fail("telemetry_path", "must start with '/'");
-  if (path == "/" || path == "/healthz") {
-    exporter.Fail("telemetry_path",
-                  "\"" + path + "\" is reserved (landing page / health check); use e.g. /metrics");
-  }
-  if (path.find_first_of("?# \t") != std::string::npos) {
-    exporter.Fail("telemetry_path", "must not contain '?', '#' or spaces");
-  }
+  const std::string error = TelemetryPathError(path);
+  if (!error.empty()) exporter.Fail("telemetry_path", error);
 }
 
 }  // namespace
+
+std::string TelemetryPathError(const std::string& path) {
+  if (path.empty() || path[0] != '/') return "must start with '/'";
+  if (path == "/" || path == "/healthz") {
+    return "\"" + path + "\" is reserved (landing page / health check); use e.g. /metrics";
+  }
+  if (path.rfind("/-/", 0) == 0) {
+    return "paths under /-/ are reserved (/-/reload); use e.g. /metrics";
+  }
+  if (path.find_first_of("?# \t") != std::string::npos) {
+    return "must not contain '?', '#' or spaces";
+  }
+  return "";
+}
 
 void ReadExporterCoreKeys(TableReader& exporter, ExporterConfig& out) {
   if (auto text = exporter.OptionalString("listen_address")) {

@@ -18,6 +18,8 @@ using ExporterKeysReader = void (*)(TableReader& exporter, ExporterConfig& out);
 
 void ReadExporterCoreKeys(TableReader& exporter, ExporterConfig& out);
 void ReadExporterShardKey(TableReader& exporter, ExporterConfig& out);  // shard = "i/n"
+// Why `path` cannot be the telemetry path, or "" (shared with --web.telemetry-path).
+std::string TelemetryPathError(const std::string& path);
 // Shared with config.cpp, which reports a missing [[target]] the same way.
 inline constexpr std::string_view kNoTargets =
     "no [[target]] defined: at least one target is required";

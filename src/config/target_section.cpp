@@ -198,8 +198,14 @@ void ReadTarget(TableReader& target, std::map<std::string, unsigned>& first_line
   target.HintIfUnknown("password",
                        "inline passwords are not accepted; " + std::string(kUsePasswordKeys));
   target.RejectUnknownKeys();  // a typo is a better first error than an unset variable
-  if (password.file) ReadPasswordFile(target, *password.file, config);
-  if (password.env) ReadPasswordEnv(target, *password.env, config);
+  try {
+    if (password.file) ReadPasswordFile(target, *password.file, config);
+    if (password.env) ReadPasswordEnv(target, *password.env, config);
+  } catch (const ConfigError& missing) {
+    // --check-config: the secret may exist only where the exporter runs.
+    if (!target.source().secrets_optional()) throw;
+    out.warnings.emplace_back(missing.what());
+  }
   out.targets.push_back(std::move(config));
 }
 

@@ -33,15 +33,19 @@ namespace pgconn::config {
 // The file being read: formats errors as "path:line:column: message".
 class ConfigSource {
  public:
-  explicit ConfigSource(std::string path) : path_(std::move(path)) {}
+  explicit ConfigSource(std::string path, bool secrets_optional = false)
+      : path_(std::move(path)), secrets_optional_(secrets_optional) {}
 
   const std::string& path() const { return path_; }
+  // --check-config: missing password sources are warnings (LoadOptions).
+  bool secrets_optional() const { return secrets_optional_; }
   [[noreturn]] void Fail(const toml::source_position& position, std::string_view message) const;
   // Relative paths inside the config (password_file, ...) are relative to the config's directory.
   std::string ResolvePath(std::string_view path) const;
 
  private:
   std::string path_;
+  bool secrets_optional_ = false;
 };
 
 // "string", "integer", "float", "boolean", "array", "table", "date", "time", "date-time".

@@ -125,6 +125,9 @@ struct HttpServer::Impl {
   bool Serve(mg_connection* conn) noexcept;
   http::HttpResponse Metrics(const http::HttpRequest& request) const;
   http::HttpResponse Probe(const http::HttpRequest& request) const;
+  http::HttpResponse Reload() const;
+  void SetAuth(const std::map<std::string, std::string>& users);
+  bool Allows(std::string_view header) const;
   static int OnCivetLog(const mg_connection* conn, const char* message);
 
   HttpOptions options;
@@ -134,6 +137,8 @@ struct HttpServer::Impl {
   Dispatcher dispatcher;
   std::mutex civet_error_mutex;
   std::string civet_error;  // first civetweb message: names the bind failure
+  mutable std::mutex auth_mutex;
+  std::shared_ptr<const BasicAuthenticator> auth;  // null: no authentication
   int port = 0;
   std::unique_ptr<CivetServer> server;  // last member: stopped before the handlers go away
 };
@@ -152,11 +157,37 @@ void HttpServer::Impl::AddRoutes() {
   if (!landing || !health || !probe) {
     log->warn("telemetry path {} hides a built-in page", options.telemetry_path);
   }
-  if (!options.basic_auth_users.empty()) {
-    auto auth = std::make_shared<const BasicAuthenticator>(options.basic_auth_users);
-    router.RequireAuth([auth](std::string_view header) { return auth->Allows(header); },
-                       {"/healthz"});
+  router.Add("/-/reload", [this](const http::HttpRequest&) { return Reload(); }, {"POST"});
+  SetAuth(options.basic_auth_users);
+  router.RequireAuth([this](std::string_view header) { return Allows(header); }, {"/healthz"});
+}
+
+// Swapped by a reload of --web.config.file; a request checks against one consistent set.
+void HttpServer::Impl::SetAuth(const std::map<std::string, std::string>& users) {
+  auto next = users.empty() ? nullptr : std::make_shared<const BasicAuthenticator>(users);
+  const std::lock_guard<std::mutex> lock(auth_mutex);
+  auth = std::move(next);
+}
+
+bool HttpServer::Impl::Allows(std::string_view header) const {
+  std::shared_ptr<const BasicAuthenticator> current;
+  {
+    const std::lock_guard<std::mutex> lock(auth_mutex);
+    current = auth;
   }
+  return !current || current->Allows(header);
+}
+
+// POST /-/reload: 403 unless --web.enable-lifecycle, as in Prometheus.
+http::HttpResponse HttpServer::Impl::Reload() const {
+  if (!options.enable_lifecycle || !options.reload) {
+    return http::MakeResponse(403, http::kTextPlain,
+                              "Lifecycle API is not enabled (start with --web.enable-lifecycle)\n");
+  }
+  if (const std::optional<std::string> error = options.reload()) {
+    return http::MakeResponse(500, http::kTextPlain, "failed to reload config: " + *error + "\n");
+  }
+  return http::MakeResponse(200, http::kTextPlain, "config reloaded\n");
 }
 
 // One target's metrics, blackbox-style: /probe?target=NAME. Never touches PostgreSQL either.
@@ -261,5 +292,9 @@ HttpServer::~HttpServer() {
 }
 
 int HttpServer::port() const { return impl_->port; }
+
+void HttpServer::SetBasicAuthUsers(const std::map<std::string, std::string>& users) {
+  impl_->SetAuth(users);
+}
 
 }  // namespace pgconn

@@ -109,6 +109,12 @@ bool Router::Add(std::string path, Handler handler) {
   return routes_.emplace(std::move(path), std::move(handler)).second;
 }
 
+bool Router::Add(std::string path, Handler handler, std::set<std::string> methods) {
+  if (routes_.count(path) != 0) return false;
+  methods_[path] = std::move(methods);
+  return Add(std::move(path), std::move(handler));
+}
+
 void Router::RequireAuth(std::function<bool(std::string_view)> allows,
                          std::set<std::string> open_paths) {
   allows_ = std::move(allows);
@@ -130,9 +136,18 @@ HttpResponse Router::Handle(const HttpRequest& request) const {
   if (route == routes_.end()) {
     return MakeResponse(404, kTextPlain, "not found\n");
   }
-  if (request.method != "GET" && request.method != "HEAD") {
+  const auto methods = methods_.find(request.path);
+  const bool allowed = methods == methods_.end()
+                           ? request.method == "GET" || request.method == "HEAD"
+                           : methods->second.count(request.method) != 0;
+  if (!allowed) {
     HttpResponse response = MakeResponse(405, kTextPlain, "method not allowed\n");
-    response.headers.emplace_back("Allow", "GET, HEAD");
+    std::string allow;
+    for (const auto& method :
+         methods == methods_.end() ? std::set<std::string>{"GET", "HEAD"} : methods->second) {
+      allow += (allow.empty() ? "" : ", ") + method;
+    }
+    response.headers.emplace_back("Allow", allow);
     return response;
   }
   return route->second(request);

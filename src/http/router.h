@@ -48,6 +48,8 @@ class Router {
 
   // Returns false (and keeps the first) when the path is already taken.
   bool Add(std::string path, Handler handler);
+  // The same for a path that answers only `methods` (e.g. {"POST"} for /-/reload).
+  bool Add(std::string path, Handler handler, std::set<std::string> methods);
   // From now on every path except `open_paths` answers 401 (with a basic-auth challenge)
   // unless `allows(authorization header)`; checked before dispatch, so unknown paths too.
   void RequireAuth(std::function<bool(std::string_view)> allows, std::set<std::string> open_paths);
@@ -57,7 +59,8 @@ class Router {
   bool Authorized(const HttpRequest& request) const;
 
   std::map<std::string, Handler, std::less<>> routes_;
-  std::function<bool(std::string_view)> allows_;  // empty: no authentication
+  std::map<std::string, std::set<std::string>, std::less<>> methods_;  // absent: GET, HEAD
+  std::function<bool(std::string_view)> allows_;                       // empty: no authentication
   std::set<std::string, std::less<>> open_paths_;
 };
 

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <sstream>
-
-#include "pgconn/logging.h"
 
 namespace pgconn {
 namespace {
@@ -127,82 +126,52 @@ std::string TargetText(const CapacityPlan& plan) {
   return out;
 }
 
-// A JSON object written field by field; values are numbers, strings, null or raw JSON.
-class JsonObject {
- public:
-  JsonObject& Raw(const std::string& key, const std::string& json) {
-    out_ += (out_.empty() ? "{" : ",") + Quote(key) + ":" + json;
-    return *this;
-  }
-  JsonObject& Int(const std::string& key, std::int64_t value) { return Raw(key, Num(value)); }
-  JsonObject& Int(const std::string& key, const std::optional<std::int64_t>& value) {
-    return Raw(key, value ? Num(*value) : "null");
-  }
-  JsonObject& Str(const std::string& key, const std::string& value) {
-    return Raw(key, Quote(value));
-  }
-  std::string Close() const { return (out_.empty() ? "{" : out_) + "}"; }
-  static std::string Quote(const std::string& text) { return "\"" + JsonEscape(text) + "\""; }
+using Json = nlohmann::ordered_json;  // keeps the field order below in the output
 
- private:
-  std::string out_;
-};
+Json OrNull(const std::optional<std::int64_t>& value) { return value ? Json(*value) : Json(); }
 
-std::string JsonArray(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
-  return out + "]";
+Json ServerJson(const ServerNow& server) {
+  return Json{{"max_connections", server.max_connections},
+              {"superuser_reserved_connections", server.superuser_reserved},
+              {"reserved_connections", OrNull(server.reserved)},
+              {"usable_connections", server.usable},
+              {"client_connections", server.client_connections},
+              {"available_connections", server.available},
+              {"unpooled_connections", server.unpooled_now}};
 }
 
-std::string ServerJson(const ServerNow& server) {
-  return JsonObject()
-      .Int("max_connections", server.max_connections)
-      .Int("superuser_reserved_connections", server.superuser_reserved)
-      .Int("reserved_connections", server.reserved)
-      .Int("usable_connections", server.usable)
-      .Int("client_connections", server.client_connections)
-      .Int("available_connections", server.available)
-      .Int("unpooled_connections", server.unpooled_now)
-      .Close();
+Json PoolJson(const PoolPlan& pool) {
+  return Json{{"pool", pool.pool},
+              {"size", pool.size},
+              {"size_source", pool.size_source},
+              {"instances", pool.instances},
+              {"total", pool.total},
+              {"open_now", OrNull(pool.open_now)},
+              {"busy_now", OrNull(pool.busy_now)},
+              {"instances_now", OrNull(pool.instances_now)},
+              {"instances_fit_now", OrNull(pool.instances_fit_now)},
+              {"max_size", OrNull(pool.max_size)},
+              {"max_instances", OrNull(pool.max_instances)}};
 }
 
-std::string PoolJson(const PoolPlan& pool) {
-  return JsonObject()
-      .Str("pool", pool.pool)
-      .Int("size", pool.size)
-      .Str("size_source", pool.size_source)
-      .Int("instances", pool.instances)
-      .Int("total", pool.total)
-      .Int("open_now", pool.open_now)
-      .Int("busy_now", pool.busy_now)
-      .Int("instances_now", pool.instances_now)
-      .Int("instances_fit_now", pool.instances_fit_now)
-      .Int("max_size", pool.max_size)
-      .Int("max_instances", pool.max_instances)
-      .Close();
-}
-
-std::string TargetJson(const CapacityPlan& plan) {
-  std::vector<std::string> pools, notes;
+Json TargetJson(const CapacityPlan& plan) {
+  Json pools = Json::array();
   for (const auto& pool : plan.pools) pools.push_back(PoolJson(pool));
-  for (const auto& note : plan.notes) notes.push_back(JsonObject::Quote(note));
   const PlanArithmetic& a = plan.arithmetic;
-  return JsonObject()
-      .Str("target", plan.target)
-      .Raw("fits", plan.headroom ? (plan.fits() ? "true" : "false") : "null")
-      .Raw("error", plan.error.empty() ? "null" : JsonObject::Quote(plan.error))
-      .Raw("server", plan.server ? ServerJson(*plan.server) : "null")
-      .Raw("pools", JsonArray(pools))
-      .Int("pools_total", a.pools)
-      .Str("reserve", FormatReserve(plan.reserve_config))
-      .Int("reserve_fixed", a.reserve_fixed)
-      .Int("reserve_buffer", a.buffer)
-      .Int("reserve_total", a.reserve)
-      .Int("planned_connections", a.planned)
-      .Int("headroom_connections", plan.headroom)
-      .Int("recommended_max_connections", plan.recommended_max_connections)
-      .Raw("notes", JsonArray(notes))
-      .Close();
+  return Json{{"target", plan.target},
+              {"fits", plan.headroom ? Json(plan.fits()) : Json()},
+              {"error", plan.error.empty() ? Json() : Json(plan.error)},
+              {"server", plan.server ? ServerJson(*plan.server) : Json()},
+              {"pools", pools},
+              {"pools_total", a.pools},
+              {"reserve", FormatReserve(plan.reserve_config)},
+              {"reserve_fixed", a.reserve_fixed},
+              {"reserve_buffer", a.buffer},
+              {"reserve_total", a.reserve},
+              {"planned_connections", a.planned},
+              {"headroom_connections", OrNull(plan.headroom)},
+              {"recommended_max_connections", OrNull(plan.recommended_max_connections)},
+              {"notes", plan.notes}};
 }
 
 }  // namespace
@@ -214,14 +183,12 @@ std::string RenderPlanText(const std::vector<CapacityPlan>& plans) {
 }
 
 std::string RenderPlanJson(const std::vector<CapacityPlan>& plans) {
-  std::vector<std::string> targets;
+  Json targets = Json::array();
   for (const auto& plan : plans) targets.push_back(TargetJson(plan));
   const int code = PlanExitCode(plans);
-  return JsonObject()
-             .Raw("fits", code == 0 ? "true" : (code == 1 ? "false" : "null"))
-             .Raw("targets", JsonArray(targets))
-             .Close() +
-         "\n";
+  const Json out{{"fits", code == 3 ? Json() : Json(code == 0)}, {"targets", targets}};
+  // Names and errors come from config and servers: replace invalid UTF-8 instead of throwing.
+  return out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 int PlanExitCode(const std::vector<CapacityPlan>& plans) {

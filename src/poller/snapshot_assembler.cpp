@@ -64,15 +64,17 @@ SnapshotAssembler::TargetPart SnapshotAssembler::MakeTargetPart(const TargetConf
   return part;
 }
 
+TargetStatus SnapshotAssembler::NotPolled() {
+  TargetStatus not_polled;
+  not_polled.last_error = "not polled yet";
+  return not_polled;
+}
+
 SnapshotAssembler::SnapshotAssembler(const std::vector<TargetConfig>& targets, SnapshotStore& store,
                                      std::function<Families()> exporter_families)
     : store_(store), exporter_families_(std::move(exporter_families)) {
-  for (const auto& target : targets) {
-    TargetStatus not_polled;
-    not_polled.last_error = "not polled yet";
-    order_.push_back(target.name);
-    parts_[target.name] = MakeTargetPart(target, not_polled);
-  }
+  for (const auto& target : targets) AddTarget(target);
+  dirty_ = false;
   publisher_ = std::thread([this] { RunPublisher(); });
 }
 
@@ -86,10 +88,78 @@ SnapshotAssembler::~SnapshotAssembler() {
 }
 
 void SnapshotAssembler::Update(const TargetConfig& target, const TargetStatus& status) {
+  TargetConfig config;
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto entry = entries_.find(target.name);
+    if (entry == entries_.end()) return;
+    config = entry->second.config;
+    generation = entry->second.generation;
+  }
+  TargetPart part = MakeTargetPart(config, status);  // outside the lock: rendering takes a while
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto entry = entries_.find(target.name);
+    // Reconfigured meanwhile: its own render stands; the next poll brings a fresh status.
+    if (entry == entries_.end() || entry->second.generation != generation) return;
+    entry->second.status = status;
+    parts_[target.name] = std::move(part);
+  }
+  MarkDirty();
+}
+
+void SnapshotAssembler::AddTarget(const TargetConfig& target) {
+  TargetPart part = MakeTargetPart(target, NotPolled());
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (entries_.count(target.name) == 0) order_.push_back(target.name);
+    entries_[target.name] = TargetEntry{target, NotPolled(), next_generation_++};
+    parts_[target.name] = std::move(part);
+  }
+  MarkDirty();
+}
+
+void SnapshotAssembler::RemoveTarget(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    entries_.erase(name);
+    parts_.erase(name);
+    order_.erase(std::remove(order_.begin(), order_.end(), name), order_.end());
+  }
+  MarkDirty();
+}
+
+void SnapshotAssembler::ReconfigureTarget(const TargetConfig& target, bool keep_status) {
+  TargetStatus status = NotPolled();
+  if (keep_status) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto entry = entries_.find(target.name);
+    if (entry != entries_.end()) status = entry->second.status;
+  }
   TargetPart part = MakeTargetPart(target, status);
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (entries_.count(target.name) == 0) order_.push_back(target.name);
+    entries_[target.name] = TargetEntry{target, std::move(status), next_generation_++};
     parts_[target.name] = std::move(part);
+  }
+  MarkDirty();
+}
+
+void SnapshotAssembler::SetOrder(const std::vector<std::string>& names) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::string> order;
+    for (const auto& name : names) {
+      if (entries_.count(name) != 0 && std::find(order.begin(), order.end(), name) == order.end()) {
+        order.push_back(name);
+      }
+    }
+    for (const auto& name : order_) {  // known but not named: keep them, after
+      if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
+    }
+    order_ = std::move(order);
   }
   MarkDirty();
 }
@@ -104,6 +174,24 @@ void SnapshotAssembler::UpdateExtra(const std::string& name, Families families) 
     it->second = std::move(rendered);
   }
   MarkDirty();
+}
+
+void SnapshotAssembler::RemoveExtra(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    extras_.erase(std::remove_if(extras_.begin(), extras_.end(),
+                                 [&](const auto& extra) { return extra.first == name; }),
+                  extras_.end());
+  }
+  MarkDirty();
+}
+
+void SnapshotAssembler::HoldPublishing(bool hold) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    held_ = hold;
+  }
+  wake_.notify_all();
 }
 
 void SnapshotAssembler::MarkDirty() {
@@ -140,11 +228,12 @@ void SnapshotAssembler::RunPublisher() {
   auto last_publish = std::chrono::steady_clock::time_point{};
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    wake_.wait(lock, [this] { return stopping_ || dirty_; });
+    wake_.wait(lock, [this] { return stopping_ || (dirty_ && !held_); });
     // Coalesce: parts that finish within the gap ride along with this publish.
     if (wake_.wait_until(lock, last_publish + kMinPublishGap, [this] { return stopping_; })) {
       return;
     }
+    if (held_) continue;
     lock.unlock();
     try {
       PublishNow();

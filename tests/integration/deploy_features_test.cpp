@@ -153,7 +153,7 @@ TEST_F(WebConfigAuthTest, TlsSettingsAreRefusedWithThePointerToAProxy) {
   WriteFile(config, ExporterToml() + TargetToml("main", DeadDsn()));
   const ProcessResult check =
       RunExporter({"--config.file", config, "--web.config.file", web, "--check-config"});
-  EXPECT_EQ(check.exit_code, 1) << check.err;
+  EXPECT_EQ(check.exit_code, 2) << check.err;  // a configuration error
   EXPECT_NE(check.err.find(web + ":1:1: tls_server_config: TLS is not supported"),
             std::string::npos)
       << check.err;
