@@ -87,6 +87,8 @@ struct TargetConfig {
   int max_connection_series = 100;  // cap on pgconn_connections series before folding
   ReserveConfig reserve;
   std::vector<PoolConfig> pools;  // the [[pool]] entries bound to this target, file order
+  // Extra provider/fork settings that reserve slots from ordinary roles (reserved_settings).
+  std::vector<std::string> reserved_settings;
 };
 
 // [[process]]: processes on this host whose fds and sockets to the targets are watched.

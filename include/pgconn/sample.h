@@ -18,7 +18,8 @@ struct ServerSettings {
   int64_t autovacuum_max_workers = 0;
   int64_t max_wal_senders = 0;
   int64_t max_files_per_process = 0;
-  std::string data_directory;  // empty when the role may not read it
+  std::string data_directory;                      // empty when the role may not read it
+  std::optional<int64_t> autovacuum_worker_slots;  // PG18+: MaxBackends follows it
 };
 
 // One GROUP BY row of pg_stat_activity.
@@ -55,12 +56,22 @@ struct CollectorOutcome {
   std::string error;  // empty on success; never contains a password
 };
 
+// A provider's or operator's setting that keeps slots away from ordinary roles (e.g. RDS's
+// rds.rds_superuser_reserved_connections), read with current_setting(name, true).
+struct ReservedSetting {
+  std::string name;
+  std::optional<std::string> value;  // nullopt: the server does not know the setting
+};
+
 struct TargetSample {
   std::optional<ServerSettings> settings;
   std::optional<std::vector<ActivityGroup>> activity;
   std::optional<std::vector<DatabaseLimit>> databases;
   std::optional<std::vector<RoleLimit>> roles;
   std::vector<CollectorOutcome> collectors;
+  std::optional<std::vector<ReservedSetting>> reserved_settings;
+  // Whether the session sees other roles' sessions (pg_read_all_stats, or superuser).
+  std::optional<bool> visibility_complete;
 };
 
 }  // namespace pgconn

@@ -43,6 +43,9 @@ std::string ServerBlock(const ServerNow& server) {
   std::string out = Line("max_connections", Num(server.max_connections));
   out += Line("- superuser_reserved_connections", Num(server.superuser_reserved));
   if (server.reserved) out += Line("- reserved_connections", Num(*server.reserved));
+  for (const auto& provider : server.provider_reserved) {
+    out += Line("- " + provider.setting, Num(provider.slots));
+  }
   out += Line("= usable by ordinary roles", Num(server.usable));
   out += Line("in use now (client backends)", Num(server.client_connections));
   out += Line("available now", Num(server.available));
@@ -154,11 +157,19 @@ std::string JsonArray(const std::vector<std::string>& items) {
   return out + "]";
 }
 
+std::string ProviderReservedJson(const ServerNow& server) {
+  JsonObject settings;
+  for (const auto& provider : server.provider_reserved)
+    settings.Int(provider.setting, provider.slots);
+  return settings.Close();
+}
+
 std::string ServerJson(const ServerNow& server) {
   return JsonObject()
       .Int("max_connections", server.max_connections)
       .Int("superuser_reserved_connections", server.superuser_reserved)
       .Int("reserved_connections", server.reserved)
+      .Raw("provider_reserved_connections", ProviderReservedJson(server))
       .Int("usable_connections", server.usable)
       .Int("client_connections", server.client_connections)
       .Int("available_connections", server.available)

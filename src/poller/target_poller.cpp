@@ -98,6 +98,7 @@ const TargetStatus& TargetPoller::PollOnce() {
 }
 
 void TargetPoller::Record(const TargetSample& sample) {
+  notices_.Observe(target_, sample, *log_);
   for (const auto& outcome : sample.collectors) {
     if (!outcome.success) ++status_.error_counts[static_cast<size_t>(FailureReason::kQueryError)];
   }

@@ -3,13 +3,17 @@
 // settings that do not exist on a version (reserved_connections before 16) are simply absent.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace pgconn::queries {
 
 inline constexpr const char* kSettings = R"SQL(
 SELECT name, setting FROM pg_settings
 WHERE name IN ('server_version_num', 'max_connections', 'superuser_reserved_connections',
                'reserved_connections', 'max_worker_processes', 'autovacuum_max_workers',
-               'max_wal_senders', 'max_files_per_process', 'data_directory')
+               'max_wal_senders', 'max_files_per_process', 'data_directory',
+               'autovacuum_worker_slots')
 )SQL";
 
 // Aggregated on the server: rows grow with distinct groups, not with sessions.
@@ -49,5 +53,20 @@ SELECT datname, datconnlimit FROM pg_database WHERE datallowconn ORDER BY datnam
 inline constexpr const char* kRoles = R"SQL(
 SELECT rolname, rolconnlimit FROM pg_roles WHERE rolcanlogin ORDER BY rolname
 )SQL";
+
+// Whether other roles' pg_stat_activity rows are visible: pg_read_all_stats privileges
+// (pg_monitor grants them; superusers have every role's privileges).
+inline constexpr const char* kVisibility = R"SQL(
+SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS complete
+)SQL";
+
+// Provider reserve settings; NULL for a name the server does not know. The names are
+// validated setting identifiers (letters, digits, _ and .), so quoting them inline is safe.
+inline std::string ReservedSettingsQuery(const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& name : names) list += (list.empty() ? "'" : ", '") + name + "'";
+  return "SELECT name, current_setting(name, true) FROM unnest(ARRAY[" + list +
+         "]::text[]) AS s(name)";
+}
 
 }  // namespace pgconn::queries
