@@ -1,5 +1,5 @@
-// Every SQL statement the exporter sends, in one place. All run on PostgreSQL 12-17
-// (PostgreSQL 15 is what CI runs); version differences are handled in the text itself:
+// Every SQL statement the exporter sends, in one place. All run on PostgreSQL 12-18
+// (CI runs 15, 12 and 18); version differences are handled in the text itself:
 // settings that do not exist on a version (reserved_connections before 16) are simply absent.
 #pragma once
 
