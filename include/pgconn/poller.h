@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "pgconn/config.h"
+#include "pgconn/poll_notices.h"
 #include "pgconn/target_metrics.h"
 #include "pgconn/target_session.h"
 
@@ -62,6 +63,7 @@ class TargetPoller {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;
+  PollNotices notices_;
 };
 
 }  // namespace pgconn

@@ -39,6 +39,8 @@ class ScrapeErrorCounter {
 
 // PostgreSQL's MaxBackends: max_connections + autovacuum_max_workers + 1 (the launcher) +
 // max_worker_processes + max_wal_senders, each of which may hold max_files_per_process fds.
+// On 18: autovacuum_worker_slots + 2 (launcher and slot sync worker) replace the autovacuum
+// part (checked with `postgres -C`: 18 refuses max_connections one above this limit).
 int64_t PostgresBackendSlots(const ServerSettings& settings);
 
 Families MapProcessScan(const ProcessScan& scan, const ScrapeErrorCounter& errors);

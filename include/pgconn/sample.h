@@ -19,7 +19,8 @@ struct ServerSettings {
   int64_t autovacuum_max_workers = 0;
   int64_t max_wal_senders = 0;
   int64_t max_files_per_process = 0;
-  std::string data_directory;  // empty when the role may not read it
+  std::string data_directory;                      // empty when the role may not read it
+  std::optional<int64_t> autovacuum_worker_slots;  // PG18+: MaxBackends follows it
 };
 
 // One GROUP BY row of pg_stat_activity.
@@ -80,6 +81,13 @@ struct ChurnGroup {
   double age_sum_seconds = 0;
 };
 
+// A provider's or operator's setting that keeps slots away from ordinary roles (e.g. RDS's
+// rds.rds_superuser_reserved_connections), read with current_setting(name, true).
+struct ReservedSetting {
+  std::string name;
+  std::optional<std::string> value;  // nullopt: the server does not know the setting
+};
+
 struct TargetSample {
   std::optional<ServerSettings> settings;
   std::optional<std::vector<ActivityGroup>> activity;
@@ -88,6 +96,9 @@ struct TargetSample {
   std::vector<CollectorOutcome> collectors;
   std::optional<std::vector<DatabaseSessions>> database_sessions;  // PG14+ only
   std::optional<std::vector<ChurnGroup>> churn;
+  std::optional<std::vector<ReservedSetting>> reserved_settings;
+  // Whether the session sees other roles' sessions (pg_read_all_stats, or superuser).
+  std::optional<bool> visibility_complete;
 };
 
 }  // namespace pgconn

@@ -7,9 +7,18 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pgconn {
+
+// One [[pool]] on the landing page.
+struct PoolSummary {
+  std::string name;
+  int64_t busy = 0;
+  int64_t open = 0;
+  int64_t capacity = 0;  // size x instances
+};
 
 // One target as the landing page shows it.
 struct TargetSummary {
@@ -21,6 +30,16 @@ struct TargetSummary {
   std::optional<int64_t> max_connections;
   std::optional<double> last_success_unix;  // seconds since the epoch
   std::string last_error;                   // redacted, empty when up
+  // The figures above and below are from the last successful poll: when the target is down
+  // they are carried over (figures_stale) and figures_at_unix says how old they are.
+  std::optional<int64_t> available_connections;
+  std::vector<std::pair<std::string, int64_t>> reserved_slots;  // setting name -> slots
+  std::vector<PoolSummary> pools;
+  std::optional<bool> visibility_complete;
+  std::optional<double> figures_at_unix;
+  bool figures_stale = false;
+  std::string failure_reason;                // e.g. "too_many_connections"; empty when up
+  std::optional<int64_t> backend_processes;  // postmaster children from /proc, when watched
 };
 
 struct Snapshot {

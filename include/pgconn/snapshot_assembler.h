@@ -83,6 +83,10 @@ class SnapshotAssembler {
     std::uint64_t generation = 0;
   };
   static TargetStatus NotPolled();
+  // Keeps the last known figures on the landing page while the target is down.
+  static void CarryFigures(const TargetSummary& previous, TargetSummary& next);
+  // A target's /probe text: its own part plus the extras' series carrying its label.
+  std::string ProbeText(const std::string& name, const TargetPart& part) const;
   void MarkDirty();
   void RunPublisher();
 
@@ -96,6 +100,10 @@ class SnapshotAssembler {
   std::map<std::string, TargetEntry> entries_;  // same keys as parts_
   std::uint64_t next_generation_ = 1;
   std::vector<std::pair<std::string, std::vector<RenderedFamily>>> extras_;
+  // Extra name -> target -> that target's series of the extra (for /probe).
+  std::map<std::string, std::map<std::string, std::vector<RenderedFamily>>> extras_by_target_;
+  // Extra name -> target -> postmaster children counted in the /proc scan.
+  std::map<std::string, std::map<std::string, int64_t>> backend_processes_;
 
   std::mutex publish_mutex_;  // one publish at a time, so snapshots never go back in time
   SnapshotStore& store_;

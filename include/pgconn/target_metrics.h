@@ -30,15 +30,27 @@ struct TargetStatus {
   std::map<std::vector<std::string>, uint64_t> new_connections;
 };
 
+// Slots a provider setting keeps away from ordinary roles (see reserved_settings.h).
+struct ProviderReserve {
+  std::string setting;
+  int64_t slots = 0;
+};
+
 // The arithmetic of the limit that really applies to ordinary roles.
 struct Capacity {
   int64_t max_connections = 0;
   int64_t superuser_reserved = 0;
-  std::optional<int64_t> reserved;  // PG16+ reserved_connections
-  int64_t usable = 0;               // max minus every reserved slot
-  int64_t client_connections = 0;   // client backends, the exporter's own included
-  int64_t available = 0;            // usable minus client backends, floored at 0
-  double utilization_ratio = 0;     // client backends / usable
+  std::optional<int64_t> reserved;                 // PG16+ reserved_connections
+  int64_t usable = 0;                              // max minus every reserved slot
+  int64_t client_connections = 0;                  // client backends, the exporter's own included
+  int64_t available = 0;                           // usable minus client backends, floored at 0
+  double utilization_ratio = 0;                    // client backends / usable
+  std::vector<ProviderReserve> provider_reserved;  // already subtracted from usable
+  int64_t ProviderReservedTotal() const {
+    int64_t total = 0;
+    for (const auto& reserve : provider_reserved) total += reserve.slots;
+    return total;
+  }
 };
 
 std::optional<Capacity> ComputeCapacity(const TargetSample& sample);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pgconn/conninfo.h"
+#include "pgconn/reserved_settings.h"
 #include "pool_section.h"
 #include "read_file.h"
 #include "sections.h"
@@ -121,6 +122,19 @@ void CheckLabels(const TableReader& target, const std::vector<std::string>& labe
   }
 }
 
+void ReadReservedSettings(TableReader& target, TargetConfig& out) {
+  auto names = target.OptionalStringArray("reserved_settings");
+  if (!names) return;
+  for (std::size_t i = 0; i < names->size(); ++i) {
+    if (!IsSettingName((*names)[i])) {
+      target.FailAtElement("reserved_settings", i,
+                           "invalid setting name \"" + (*names)[i] +
+                               "\" (letters, digits, _ and . only, e.g. \"acme.reserved\")");
+    }
+  }
+  out.reserved_settings = std::move(*names);
+}
+
 struct PasswordKeys {
   std::optional<std::string> file;
   std::optional<std::string> env;
@@ -195,6 +209,7 @@ void ReadTarget(TableReader& target, std::map<std::string, unsigned>& first_line
   }
   ReadReserveKey(target, config.reserve);
   ReadChurnKeys(target, config);
+  ReadReservedSettings(target, config);
   target.HintIfUnknown("password",
                        "inline passwords are not accepted; " + std::string(kUsePasswordKeys));
   target.RejectUnknownKeys();  // a typo is a better first error than an unset variable

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -73,11 +74,61 @@ std::string UsageCell(const TargetSummary& target) {
 
 std::string Cell(const std::string& html) { return "<td>" + html + "</td>"; }
 
-std::string TargetRow(const TargetSummary& target) {
+std::string Age(double seconds) {
+  const long s = std::lround(std::max(0.0, seconds));
+  if (s < 120) return std::to_string(s) + " s";
+  if (s < 7200) return std::to_string(s / 60) + " min";
+  return std::to_string(s / 3600) + " h";
+}
+
+std::string StatusCell(const TargetSummary& target) {
+  if (target.up) return "<span class=\"up\">up</span>";
+  std::string html = "<span class=\"down\">down</span>";
+  if (!target.failure_reason.empty()) html += "<br>" + Escape(target.failure_reason);
+  return html;
+}
+
+// Figures kept from the last successful poll while the target is refused or down.
+std::string FiguresNote(const TargetSummary& target, double now_unix) {
+  if (!target.figures_stale) return "";
+  std::string note = "<br><span class=\"stale\">last known";
+  if (target.figures_at_unix && now_unix > 0) {
+    note += ", " + Age(now_unix - *target.figures_at_unix) + " old";
+  }
+  return note + "</span>";
+}
+
+std::string CapacityCell(const TargetSummary& target) {
+  std::string html = "max_connections " + OrNa(target.max_connections);
+  for (const auto& [setting, slots] : target.reserved_slots) {
+    html += "<br>- " + Escape(setting) + " " + std::to_string(slots);
+  }
+  return html;
+}
+
+std::string PoolsCell(const TargetSummary& target) {
+  std::string html;
+  for (const auto& pool : target.pools) {
+    html += (html.empty() ? "" : "<br>") + Escape(pool.name) + ": " + std::to_string(pool.busy) +
+            " busy / " + std::to_string(pool.open) + " open (size " +
+            std::to_string(pool.capacity) + ")";
+  }
+  return html.empty() ? "-" : html;
+}
+
+std::string VisibilityCell(const TargetSummary& target) {
+  if (!target.visibility_complete) return "n/a";
+  return *target.visibility_complete ? "complete"
+                                     : "<span class=\"down\">incomplete</span> (grant pg_monitor)";
+}
+
+std::string TargetRow(const TargetSummary& target, double now_unix) {
+  const std::string note = FiguresNote(target, now_unix);
   return "<tr>" + Cell(Escape(target.name)) +
-         Cell("<code>" + Escape(target.dsn_redacted) + "</code>") +
-         Cell(target.up ? "<span class=\"up\">up</span>" : "<span class=\"down\">down</span>") +
-         Cell(UsageCell(target)) + Cell(OrNa(target.max_connections)) +
+         Cell("<code>" + Escape(target.dsn_redacted) + "</code>") + Cell(StatusCell(target)) +
+         Cell(UsageCell(target) + note) + Cell(OrNa(target.available_connections) + note) +
+         Cell(CapacityCell(target)) + Cell(OrNa(target.backend_processes)) +
+         Cell(PoolsCell(target)) + Cell(VisibilityCell(target)) +
          Cell(LastSuccess(target.last_success_unix)) + Cell(Escape(target.last_error)) + "</tr>\n";
 }
 
@@ -86,6 +137,7 @@ constexpr std::string_view kHead = R"(<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <title>pgconn_exporter</title>
+<meta http-equiv="refresh" content="15">
 <style>
 body{font-family:sans-serif;margin:2em}
 table{border-collapse:collapse}
@@ -93,7 +145,7 @@ th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top
 .bar{width:12em;height:.8em;background:#eee;border:1px solid #999}
 .fill{height:100%}
 .ok{background:#3a3}.warn{background:#e90}.crit{background:#d22}
-.up{color:#3a3}.down{color:#d22;font-weight:bold}
+.up{color:#3a3}.down{color:#d22;font-weight:bold}.stale{color:#777;font-size:.9em}
 </style>
 </head>
 <body>
@@ -109,8 +161,9 @@ std::string Links(const HttpOptions& options) {
 std::string TargetTable(const Snapshot& snapshot) {
   std::string html =
       "<table>\n<tr><th>Target</th><th>DSN</th><th>Status</th><th>Used / usable</th>"
-      "<th>max_connections</th><th>Last successful poll (UTC)</th><th>Last error</th></tr>\n";
-  for (const auto& target : snapshot.targets) html += TargetRow(target);
+      "<th>Available now</th><th>Slots</th><th>Backends (/proc)</th><th>Pools</th>"
+      "<th>Visibility</th><th>Last successful poll (UTC)</th><th>Last error</th></tr>\n";
+  for (const auto& target : snapshot.targets) html += TargetRow(target, snapshot.built_at_unix);
   return html + "</table>\n";
 }
 

@@ -84,6 +84,7 @@ ServerNow ServerFrom(const Capacity& capacity, const std::vector<PoolUsage>& usa
   server.max_connections = capacity.max_connections;
   server.superuser_reserved = capacity.superuser_reserved;
   server.reserved = capacity.reserved;
+  server.provider_reserved = capacity.provider_reserved;
   server.usable = capacity.usable;
   server.client_connections = capacity.client_connections;
   server.available = capacity.available;
@@ -245,6 +246,9 @@ CapacityPlan PlanCapacity(const TargetConfig& target, const std::optional<Capaci
     plan.headroom = plan.server->usable - plan.arithmetic.planned;
     plan.recommended_max_connections = plan.arithmetic.planned + plan.server->superuser_reserved +
                                        plan.server->reserved.value_or(0);
+    for (const auto& provider : plan.server->provider_reserved) {
+      *plan.recommended_max_connections += provider.slots;
+    }
   }
   plan.notes = Notes(target, usage, plan);
   return plan;

@@ -42,6 +42,9 @@ std::string ServerBlock(const ServerNow& server) {
   std::string out = Line("max_connections", Num(server.max_connections));
   out += Line("- superuser_reserved_connections", Num(server.superuser_reserved));
   if (server.reserved) out += Line("- reserved_connections", Num(*server.reserved));
+  for (const auto& provider : server.provider_reserved) {
+    out += Line("- " + provider.setting, Num(provider.slots));
+  }
   out += Line("= usable by ordinary roles", Num(server.usable));
   out += Line("in use now (client backends)", Num(server.client_connections));
   out += Line("available now", Num(server.available));
@@ -130,10 +133,17 @@ using Json = nlohmann::ordered_json;  // keeps the field order below in the outp
 
 Json OrNull(const std::optional<std::int64_t>& value) { return value ? Json(*value) : Json(); }
 
+Json ProviderReservedJson(const ServerNow& server) {
+  Json settings = Json::object();
+  for (const auto& provider : server.provider_reserved) settings[provider.setting] = provider.slots;
+  return settings;
+}
+
 Json ServerJson(const ServerNow& server) {
   return Json{{"max_connections", server.max_connections},
               {"superuser_reserved_connections", server.superuser_reserved},
               {"reserved_connections", OrNull(server.reserved)},
+              {"provider_reserved_connections", ProviderReservedJson(server)},
               {"usable_connections", server.usable},
               {"client_connections", server.client_connections},
               {"available_connections", server.available},

@@ -231,8 +231,12 @@ std::vector<ScanProblem> ScrapeErrorCounter::Add(const std::vector<ScanProblem>&
 }
 
 int64_t PostgresBackendSlots(const ServerSettings& settings) {
-  return settings.max_connections + settings.autovacuum_max_workers + 1 +
-         settings.max_worker_processes + settings.max_wal_senders;
+  const int64_t others =
+      settings.max_connections + settings.max_worker_processes + settings.max_wal_senders;
+  // 18 sizes autovacuum by autovacuum_worker_slots and adds two special workers (launcher,
+  // slot sync); its io workers are auxiliary processes outside MaxBackends.
+  if (settings.autovacuum_worker_slots) return others + *settings.autovacuum_worker_slots + 2;
+  return others + settings.autovacuum_max_workers + 1;  // + 1: the autovacuum launcher
 }
 
 Families MapProcessScan(const ProcessScan& scan, const ScrapeErrorCounter& errors) {

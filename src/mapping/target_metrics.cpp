@@ -8,6 +8,7 @@
 #include "pgconn/conninfo.h"
 #include "pgconn/family_builder.h"
 #include "pgconn/pool_metrics.h"
+#include "pgconn/target_extras.h"
 
 namespace pgconn {
 namespace {
@@ -42,11 +43,16 @@ void AddCapacity(Families& out, const Labels& base, const Capacity& capacity) {
            static_cast<double>(capacity.max_connections));
   FamilyBuilder reserved("pgconn_reserved_connections",
                          "Connection slots reserved by kind: superuser "
-                         "(superuser_reserved_connections) and reserved (reserved_connections, "
-                         "PostgreSQL 16+).");
+                         "(superuser_reserved_connections), reserved (reserved_connections, "
+                         "PostgreSQL 16+) and provider (a provider's setting, named in label "
+                         "setting, e.g. rds.rds_superuser_reserved_connections).");
   reserved.Add(With(base, "kind", "superuser"), static_cast<double>(capacity.superuser_reserved));
   if (capacity.reserved) {
     reserved.Add(With(base, "kind", "reserved"), static_cast<double>(*capacity.reserved));
+  }
+  for (const auto& provider : capacity.provider_reserved) {
+    reserved.Add(With(With(base, "kind", "provider"), "setting", provider.setting),
+                 static_cast<double>(provider.slots));
   }
   out.push_back(std::move(reserved).Build());
   AddGauge(out, "pgconn_usable_connections",
@@ -70,7 +76,8 @@ void AddStates(Families& out, const Labels& base, const std::vector<ActivityGrou
   }
   FamilyBuilder family("pgconn_client_connections_by_state",
                        "Client backend sessions by state, the exporter's own excluded; known "
-                       "states are always present.");
+                       "states are always present. Complete only while "
+                       "pgconn_target_visibility_complete is 1.");
   for (const auto& [state, sessions] : by_state) {
     family.Add(With(base, "state", state), static_cast<double>(sessions));
   }
@@ -227,9 +234,10 @@ std::optional<Capacity> ComputeCapacity(const TargetSample& sample) {
   capacity.max_connections = settings.max_connections;
   capacity.superuser_reserved = settings.superuser_reserved_connections;
   capacity.reserved = settings.reserved_connections;
-  capacity.usable =
-      std::max<int64_t>(0, settings.max_connections - settings.superuser_reserved_connections -
-                               settings.reserved_connections.value_or(0));
+  capacity.provider_reserved = ProviderReserves(sample);
+  capacity.usable = std::max<int64_t>(
+      0, settings.max_connections - settings.superuser_reserved_connections -
+             settings.reserved_connections.value_or(0) - capacity.ProviderReservedTotal());
   for (const auto& group : *sample.activity) {
     if (IsClient(group)) capacity.client_connections += group.sessions;
   }
@@ -289,7 +297,10 @@ Families MapTarget(const TargetConfig& target, const TargetStatus& status) {
     AddBackends(out, base, *sample.activity);
     AddAges(out, base, *sample.activity);
     AddPoolFamilies(out, base, target, sample, *capacity);
-  } else if (status.last_failure == FailureReason::kTooManyConnections) {
+  }
+  if (status.up && status.sample)
+    AddVisibility(out, base, *status.sample);
+  else if (status.last_failure == FailureReason::kTooManyConnections) {
     // A refusal for lack of slots is itself a measurement: nothing is available.
     AddGauge(out, "pgconn_available_connections", kAvailableHelp, base, 0);
   }
@@ -312,6 +323,7 @@ TargetSummary SummarizeTarget(const TargetConfig& target, const TargetStatus& st
       summary.max_connections = capacity->max_connections;
     }
   }
+  AddSummaryDetails(summary, target, status);
   return summary;
 }
 

@@ -1,7 +1,9 @@
 #include "pgconn/snapshot_assembler.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 namespace pgconn {
@@ -19,6 +21,45 @@ RenderedFamily SplitRendered(const prometheus::MetricFamily& family, const std::
     body = end == std::string::npos ? text.size() : end + 1;
   }
   return RenderedFamily{family.name, text.substr(0, body), text.substr(body)};
+}
+
+constexpr const char* kBackendProcesses = "pgconn_postgres_backend_processes";
+
+std::optional<std::string> TargetLabel(const prometheus::ClientMetric& metric) {
+  for (const auto& label : metric.label) {
+    if (label.name == "target") return label.value;
+  }
+  return std::nullopt;
+}
+
+// The families' series grouped by their target label; series without one are left out.
+std::map<std::string, Families> SplitByTarget(const Families& families) {
+  std::map<std::string, Families> by_target;
+  for (const auto& family : families) {
+    std::map<std::string, prometheus::MetricFamily> split;
+    for (const auto& metric : family.metric) {
+      const auto target = TargetLabel(metric);
+      if (!target) continue;
+      auto [it, inserted] = split.try_emplace(*target);
+      if (inserted) it->second = {family.name, family.help, family.type, {}};
+      it->second.metric.push_back(metric);
+    }
+    for (auto& [target, part] : split) by_target[target].push_back(std::move(part));
+  }
+  return by_target;
+}
+
+std::map<std::string, int64_t> BackendProcesses(const Families& families) {
+  std::map<std::string, int64_t> counts;
+  for (const auto& family : families) {
+    if (family.name != kBackendProcesses) continue;
+    for (const auto& metric : family.metric) {
+      if (const auto target = TargetLabel(metric)) {
+        counts[*target] = static_cast<int64_t>(metric.gauge.value);
+      }
+    }
+  }
+  return counts;
 }
 
 }  // namespace
@@ -87,6 +128,19 @@ SnapshotAssembler::~SnapshotAssembler() {
   publisher_.join();
 }
 
+void SnapshotAssembler::CarryFigures(const TargetSummary& previous, TargetSummary& next) {
+  if (next.client_connections || !previous.client_connections) return;
+  next.client_connections = previous.client_connections;
+  next.usable_connections = previous.usable_connections;
+  next.max_connections = previous.max_connections;
+  next.available_connections = previous.available_connections;
+  next.reserved_slots = previous.reserved_slots;
+  next.pools = previous.pools;
+  next.visibility_complete = previous.visibility_complete;
+  next.figures_at_unix = previous.figures_at_unix;
+  next.figures_stale = true;
+}
+
 void SnapshotAssembler::Update(const TargetConfig& target, const TargetStatus& status) {
   TargetConfig config;
   std::uint64_t generation = 0;
@@ -104,6 +158,8 @@ void SnapshotAssembler::Update(const TargetConfig& target, const TargetStatus& s
     // Reconfigured meanwhile: its own render stands; the next poll brings a fresh status.
     if (entry == entries_.end() || entry->second.generation != generation) return;
     entry->second.status = status;
+    auto previous = parts_.find(target.name);
+    if (previous != parts_.end()) CarryFigures(previous->second.summary, part.summary);
     parts_[target.name] = std::move(part);
   }
   MarkDirty();
@@ -142,6 +198,8 @@ void SnapshotAssembler::ReconfigureTarget(const TargetConfig& target, bool keep_
     std::lock_guard<std::mutex> lock(mutex_);
     if (entries_.count(target.name) == 0) order_.push_back(target.name);
     entries_[target.name] = TargetEntry{target, std::move(status), next_generation_++};
+    auto previous = parts_.find(target.name);
+    if (previous != parts_.end()) CarryFigures(previous->second.summary, part.summary);
     parts_[target.name] = std::move(part);
   }
   MarkDirty();
@@ -164,10 +222,25 @@ void SnapshotAssembler::SetOrder(const std::vector<std::string>& names) {
   MarkDirty();
 }
 
+std::string SnapshotAssembler::ProbeText(const std::string& name, const TargetPart& part) const {
+  std::vector<const std::vector<RenderedFamily>*> pieces = {&part.rendered};
+  for (const auto& extra : extras_) {
+    const auto& by_target = extras_by_target_.at(extra.first);
+    if (auto it = by_target.find(name); it != by_target.end()) pieces.push_back(&it->second);
+  }
+  return pieces.size() == 1 ? part.text : StitchExposition(pieces);
+}
+
 void SnapshotAssembler::UpdateExtra(const std::string& name, Families families) {
   auto rendered = RenderFamilies(families);
+  std::map<std::string, std::vector<RenderedFamily>> by_target;
+  for (const auto& [target, part] : SplitByTarget(families))
+    by_target[target] = RenderFamilies(part);
+  auto backends = BackendProcesses(families);
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    extras_by_target_[name] = std::move(by_target);
+    backend_processes_[name] = std::move(backends);
     auto it = std::find_if(extras_.begin(), extras_.end(),
                            [&](const auto& extra) { return extra.first == name; });
     if (it == extras_.end()) it = extras_.insert(extras_.end(), {name, {}});
@@ -182,6 +255,8 @@ void SnapshotAssembler::RemoveExtra(const std::string& name) {
     extras_.erase(std::remove_if(extras_.begin(), extras_.end(),
                                  [&](const auto& extra) { return extra.first == name; }),
                   extras_.end());
+    extras_by_target_.erase(name);
+    backend_processes_.erase(name);
   }
   MarkDirty();
 }
@@ -213,8 +288,13 @@ void SnapshotAssembler::PublishNow() {
     for (const auto& name : order_) {
       const TargetPart& part = parts_.at(name);
       pieces.push_back(&part.rendered);
-      snapshot->target_text[name] = part.text;
+      snapshot->target_text[name] = ProbeText(name, part);
       snapshot->targets.push_back(part.summary);
+      for (const auto& [extra, counts] : backend_processes_) {
+        if (auto it = counts.find(name); it != counts.end()) {
+          snapshot->targets.back().backend_processes = it->second;
+        }
+      }
     }
     for (const auto& extra : extras_) pieces.push_back(&extra.second);
     snapshot->text = StitchExposition(pieces);

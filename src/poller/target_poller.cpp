@@ -100,6 +100,7 @@ const TargetStatus& TargetPoller::PollOnce() {
 
 void TargetPoller::Record(const TargetSample& sample) {
   AccumulateNewConnections(sample, target_.max_connection_series, status_.new_connections);
+  notices_.Observe(target_, sample, *log_);
   for (const auto& outcome : sample.collectors) {
     if (!outcome.success) ++status_.error_counts[static_cast<size_t>(FailureReason::kQueryError)];
   }

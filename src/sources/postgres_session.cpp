@@ -7,6 +7,7 @@
 
 #include "churn_queries.h"
 #include "pgconn/conninfo.h"
+#include "pgconn/reserved_settings.h"
 #include "pgconn/target_session.h"
 #include "queries.h"
 
@@ -42,6 +43,9 @@ ServerSettings ReadSettings(const pqxx::result& rows) {
   out.max_wal_senders = ToInt(settings, "max_wal_senders");
   out.max_files_per_process = ToInt(settings, "max_files_per_process");
   if (settings.count("data_directory")) out.data_directory = settings["data_directory"];
+  if (settings.count("autovacuum_worker_slots")) {
+    out.autovacuum_worker_slots = ToInt(settings, "autovacuum_worker_slots");
+  }
   return out;
 }
 
@@ -67,6 +71,16 @@ std::vector<ActivityGroup> ReadActivity(const pqxx::result& rows) {
   return groups;
 }
 
+std::vector<ReservedSetting> ReadReservedSettings(const pqxx::result& rows) {
+  std::vector<ReservedSetting> settings;
+  for (const auto& row : rows) {
+    ReservedSetting setting{row[0].c_str(), std::nullopt};
+    if (!row[1].is_null()) setting.value = row[1].c_str();
+    settings.push_back(std::move(setting));
+  }
+  return settings;
+}
+
 template <typename Limit>
 std::vector<Limit> ReadLimits(const pqxx::result& rows) {
   std::vector<Limit> limits;
@@ -80,6 +94,7 @@ class PostgresSession final : public TargetSession {
   PostgresSession(const TargetConfig& target, DeadlineWatchdog& watchdog)
       : conninfo_(BuildConninfo(target)),
         query_deadline_(target.query_timeout + kClientDeadlineGrace),
+        reserved_settings_sql_(queries::ReservedSettingsQuery(ReservedSettingNames(target))),
         watchdog_(watchdog) {}
 
   bool IsOpen() const override { return conn_ != nullptr; }
@@ -112,6 +127,14 @@ class PostgresSession final : public TargetSession {
         sample, "roles", [&](pqxx::result rows) { sample.roles = ReadLimits<RoleLimit>(rows); },
         queries::kRoles);
     CollectChurn(sample);
+    Collect(
+        sample, "visibility",
+        [&](pqxx::result rows) { sample.visibility_complete = rows.at(0).at(0).as<bool>(); },
+        queries::kVisibility);
+    Collect(
+        sample, "reserved_settings",
+        [&](pqxx::result rows) { sample.reserved_settings = ReadReservedSettings(rows); },
+        reserved_settings_sql_.c_str());
     return sample;
   }
 
@@ -187,6 +210,7 @@ class PostgresSession final : public TargetSession {
 
   std::string conninfo_;
   Millis query_deadline_;
+  std::string reserved_settings_sql_;
   DeadlineWatchdog& watchdog_;
   std::unique_ptr<pqxx::connection> conn_;
   std::optional<double> last_server_now_;  // previous churn poll's server time

@@ -1,7 +1,10 @@
-// Every SQL statement the exporter sends, in one place. All run on PostgreSQL 12-17
-// (PostgreSQL 15 is what CI runs); version differences are handled in the text itself:
+// Every SQL statement the exporter sends, in one place. All run on PostgreSQL 12-18
+// (CI runs 15, 12 and 18); version differences are handled in the text itself:
 // settings that do not exist on a version (reserved_connections before 16) are simply absent.
 #pragma once
+
+#include <string>
+#include <vector>
 
 namespace pgconn::queries {
 
@@ -9,7 +12,8 @@ inline constexpr const char* kSettings = R"SQL(
 SELECT name, setting FROM pg_settings
 WHERE name IN ('server_version_num', 'max_connections', 'superuser_reserved_connections',
                'reserved_connections', 'max_worker_processes', 'autovacuum_max_workers',
-               'max_wal_senders', 'max_files_per_process', 'data_directory')
+               'max_wal_senders', 'max_files_per_process', 'data_directory',
+               'autovacuum_worker_slots')
 )SQL";
 
 // Aggregated on the server: rows grow with distinct groups, not with sessions.
@@ -80,5 +84,19 @@ FROM (SELECT now() AS now) n LEFT JOIN LATERAL (
         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) a
   GROUP BY 1, 2, 3) g ON true
 )SQL";
+// Whether other roles' pg_stat_activity rows are visible: pg_read_all_stats privileges
+// (pg_monitor grants them; superusers have every role's privileges).
+inline constexpr const char* kVisibility = R"SQL(
+SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS complete
+)SQL";
+
+// Provider reserve settings; NULL for a name the server does not know. The names are
+// validated setting identifiers (letters, digits, _ and .), so quoting them inline is safe.
+inline std::string ReservedSettingsQuery(const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& name : names) list += (list.empty() ? "'" : ", '") + name + "'";
+  return "SELECT name, current_setting(name, true) FROM unnest(ARRAY[" + list +
+         "]::text[]) AS s(name)";
+}
 
 }  // namespace pgconn::queries

@@ -140,8 +140,12 @@ TEST(ConnectionStatesTest, ExactCountsByStateGroupDatabaseAndRole) {
   EXPECT_EQ(Value(m, "pgconn_backends", Main({{"backend_type", "checkpointer"}})), 1.0);
   EXPECT_EQ(Value(m, "pgconn_backends", Main({{"backend_type", "autovacuum launcher"}})), 1.0);
   EXPECT_FALSE(Value(m, "pgconn_backends", Main({{"backend_type", "client backend"}})));
-  // PostgreSQL 15 has no reserved_connections; limits only where one is set.
-  EXPECT_FALSE(Value(m, "pgconn_reserved_connections", Main({{"kind", "reserved"}})));
+  // reserved_connections exists from PostgreSQL 16 (default 0); limits only where one is set.
+  if (TestPostgres::ServerMajor() >= 16) {
+    EXPECT_EQ(Value(m, "pgconn_reserved_connections", Main({{"kind", "reserved"}})), 0.0);
+  } else {
+    EXPECT_FALSE(Value(m, "pgconn_reserved_connections", Main({{"kind", "reserved"}})));
+  }
   EXPECT_FALSE(Value(m, "pgconn_database_connection_limit", Main({{"database", "postgres"}})));
   EXPECT_FALSE(Value(m, "pgconn_role_connection_limit", Main({{"role", kAppRoleA}})));
   // Ages are plausible: the sessions are seconds old, not hours.

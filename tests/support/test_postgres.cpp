@@ -227,6 +227,19 @@ std::string TestPostgres::BinDir() {
                                           : std::string("/usr/lib/postgresql/15/bin");
 }
 
+int TestPostgres::ServerMajor() {
+  static const int major = [] {
+    ProcessResult version = RunProcess({BinDir() + "/postgres", "--version"});
+    Check(version, "postgres --version");
+    // "postgres (PostgreSQL) 18.4" (or "... 15.14 (Debian 15.14-0+deb12u1)").
+    const std::size_t at = version.out.find(") ");
+    const int parsed = at == std::string::npos ? 0 : std::atoi(version.out.c_str() + at + 2);
+    if (parsed < 10) throw std::runtime_error("cannot read the major version: " + version.out);
+    return parsed;
+  }();
+  return major;
+}
+
 std::string TestPostgres::TemplateDir() {
   static const std::string dir = [] {
     ProcessResult version = RunProcess({BinDir() + "/postgres", "--version"});
@@ -312,9 +325,11 @@ void TestPostgres::WriteSettings() const {
        << "synchronous_commit = off\n"
        << "full_page_writes = off\n"
        << "max_wal_senders = 0\n"
-       << "wal_level = minimal\n"
-       // A backend whose client vanished mid-query (a crashed test) ends within a second.
-       << "client_connection_check_interval = '1s'\n";
+       << "wal_level = minimal\n";
+  if (ServerMajor() >= 14) {
+    // A backend whose client vanished mid-query (a crashed test) ends within a second.
+    conf << "client_connection_check_interval = '1s'\n";
+  }
   for (const auto& setting : options_.extra_settings) conf << setting << "\n";
   const std::string path = data_dir_ + "/pgconn_test.conf";
   WriteFile(path, conf.str());

@@ -1,5 +1,6 @@
-// A throwaway PostgreSQL 15 for integration tests: listens on 127.0.0.1 and a free port, with
-// its data directory copied from a template that initdb creates once per machine.
+// A throwaway PostgreSQL for integration tests (Debian's 15 unless PGCONN_PG_BINDIR names other
+// server binaries, 12 to 18): listens on 127.0.0.1 and a free port, with its data directory
+// copied from a template that initdb creates once per machine.
 #pragma once
 
 #include <sys/types.h>
@@ -76,6 +77,8 @@ class TestPostgres {
   // The template's directory (creating it if needed); exposed for diagnostics.
   static std::string TemplateDir();
   static std::string BinDir();
+  // Major version of the server binaries in BinDir() (12, ..., 18), from `postgres --version`.
+  static int ServerMajor();
 
  private:
   void WriteSettings() const;

@@ -201,6 +201,20 @@ TEST(ConfigTest, InlineTablesAreTheSameAsHeaders) {
   EXPECT_EQ(config.targets[1].name, "b");
 }
 
+TEST(ConfigTest, ReservedSettingsAreReadAndBadNamesPointAtTheElement) {
+  const Config config = ParseConfig(
+      "[[target]]\nname = \"a\"\ndsn = \"host=x\"\nreserved_settings = [\"acme.reserved\"]\n",
+      "t.toml");
+  EXPECT_EQ(config.targets[0].reserved_settings, std::vector<std::string>{"acme.reserved"});
+  const std::string error = ErrorOf([] {
+    ParseConfig(
+        "[[target]]\nname = \"a\"\ndsn = \"host=x\"\nreserved_settings = [\"ok\", \"x'y\"]\n",
+        "t.toml");
+  });
+  EXPECT_NE(error.find("t.toml:4:"), std::string::npos) << error;
+  EXPECT_NE(error.find("invalid setting name \"x'y\""), std::string::npos) << error;
+}
+
 TEST(ConfigTest, PasswordFileIsReadAndTrailingNewlinesStripped) {
   const TempDir dir;
   const std::string secret = dir.Write("main.password", "pa ss\nword\r\n\n");

@@ -48,6 +48,9 @@ TargetStatus FixedUpStatus() {
                        {"activity", true, 0.002, ""},
                        {"databases", true, 0.0005, ""},
                        {"roles", false, 0.0005, "permission denied"}};
+  sample.visibility_complete = true;
+  sample.reserved_settings =
+      std::vector<ReservedSetting>{{"rds.rds_superuser_reserved_connections", "2"}};
   TargetStatus status;
   status.up = true;
   status.polled = true;

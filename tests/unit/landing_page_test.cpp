@@ -60,7 +60,7 @@ TEST(LandingPageTest, ShowsOneRowPerTargetWithUsageBar) {
   EXPECT_TRUE(Contains(html, ">up<"));
   EXPECT_TRUE(Contains(html, "45 / 97 (46%)"));
   EXPECT_TRUE(Contains(html, "width:46%"));
-  EXPECT_TRUE(Contains(html, "<td>100</td>"));
+  EXPECT_TRUE(Contains(html, "max_connections 100"));
   EXPECT_TRUE(Contains(html, "2023-11-14T22:13:20Z"));
 }
 
@@ -112,6 +112,53 @@ TEST(LandingPageTest, EscapesOptions) {
   EXPECT_FALSE(Contains(html, "<script>"));
   EXPECT_FALSE(Contains(html, "<v>"));
   EXPECT_TRUE(Contains(html, "href=\"/m&quot;&gt;&lt;script&gt;\""));
+}
+
+TEST(LandingPageTest, RefreshesItselfWithoutJavaScript) {
+  const std::string html = Render(HealthyTarget());
+  EXPECT_TRUE(Contains(html, "<meta http-equiv=\"refresh\" content=\"15\">"));
+  EXPECT_FALSE(Contains(html, "<script"));
+}
+
+TEST(LandingPageTest, ShowsAvailableNowReservesPoolsAndVisibility) {
+  TargetSummary target = HealthyTarget();
+  target.available_connections = 52;
+  target.reserved_slots = {{"superuser_reserved_connections", 3},
+                           {"rds.rds_superuser_reserved_connections", 2}};
+  target.pools = {{"web", 4, 9, 20}, {"worker<x>", 1, 2, 5}};
+  target.visibility_complete = false;
+  target.backend_processes = 51;
+  const std::string html = Render(target);
+  EXPECT_TRUE(Contains(html, "<td>52</td>"));
+  EXPECT_TRUE(Contains(html, "- superuser_reserved_connections 3"));
+  EXPECT_TRUE(Contains(html, "- rds.rds_superuser_reserved_connections 2"));
+  EXPECT_TRUE(Contains(html, "web: 4 busy / 9 open (size 20)"));
+  EXPECT_TRUE(Contains(html, "worker&lt;x&gt;: 1 busy / 2 open (size 5)"));
+  EXPECT_TRUE(Contains(html, ">incomplete</span> (grant pg_monitor)"));
+  EXPECT_TRUE(Contains(html, "<td>51</td>"));
+}
+
+TEST(LandingPageTest, RefusedTargetShowsLastKnownFiguresWithAgeBackendsAndReason) {
+  TargetSummary target = HealthyTarget();
+  target.up = false;
+  target.figures_stale = true;
+  target.figures_at_unix = 1700000000.0;
+  target.available_connections = 0;
+  target.failure_reason = "too_many_connections";
+  target.last_error = "FATAL: remaining connection slots are reserved";
+  target.backend_processes = 104;
+  Snapshot snapshot;
+  snapshot.built_at_unix = 1700000095.0;
+  snapshot.targets.push_back(target);
+  const std::string html = RenderLandingPage(snapshot, Options());
+  EXPECT_TRUE(Contains(html, ">down</span><br>too_many_connections"));
+  EXPECT_TRUE(Contains(html, "45 / 97 (46%)<br><span class=\"stale\">last known, 95 s old"));
+  EXPECT_TRUE(Contains(html, "<td>104</td>"));
+  EXPECT_TRUE(Contains(html, "FATAL: remaining connection slots are reserved"));
+}
+
+TEST(LandingPageTest, FreshFiguresHaveNoStaleNote) {
+  EXPECT_FALSE(Contains(Render(HealthyTarget()), "last known"));
 }
 
 }  // namespace

@@ -274,7 +274,8 @@ TEST(PoolPlanRenderTest, JsonForMachines) {
   EXPECT_EQ(json,
             "{\"fits\":false,\"targets\":[{\"target\":\"main\",\"fits\":false,\"error\":null,"
             "\"server\":{\"max_connections\":40,\"superuser_reserved_connections\":3,"
-            "\"reserved_connections\":null,\"usable_connections\":37,\"client_connections\":10,"
+            "\"reserved_connections\":null,\"provider_reserved_connections\":{},"
+            "\"usable_connections\":37,\"client_connections\":10,"
             "\"available_connections\":27,\"unpooled_connections\":1},"
             "\"pools\":[{\"pool\":\"web\",\"size\":9,\"size_source\":\"size\",\"instances\":8,"
             "\"total\":72,\"open_now\":9,\"busy_now\":0,\"instances_now\":null,"

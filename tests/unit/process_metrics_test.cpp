@@ -190,6 +190,13 @@ TEST(ProcessMetricsTest, BudgetNeedsSettingsAndAPostmaster) {
   EXPECT_FALSE(testing::Value(m, "pgconn_postgres_backend_processes", {{"target", "main"}}));
 }
 
+TEST(ProcessMetricsTest, MaxBackendsOn18FollowsAutovacuumWorkerSlots) {
+  ServerSettings settings = FixtureSettings();
+  settings.autovacuum_worker_slots = 16;  // 18's default; autovacuum_max_workers stays 3
+  // 100 + 16 + 2 special workers (autovacuum launcher, slot sync) + 8 + 10.
+  EXPECT_EQ(PostgresBackendSlots(settings), 136);
+}
+
 TEST(ScrapeErrorCounterTest, CountsScansPerGroupAndReasonAndTellsEachOnce) {
   ScrapeErrorCounter counter({"web"});
   EXPECT_EQ(counter.counts().at("web").at("permission"), 0u);

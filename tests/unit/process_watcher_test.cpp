@@ -81,13 +81,51 @@ TEST(ProcessWatcherTest, PublishesAnExtraPartAfterTheTargetsAndReplacesIt) {
   watcher.ScanOnce();
   assembler.PublishNow();
   EXPECT_EQ(Occurrences(store.Current()->text, "\npgconn_host_max_files "), 1u);
-  EXPECT_EQ(store.Current()->target_text.at("main").find("pgconn_host"), std::string::npos);
+  // /probe carries the extra's series with the target's label, and only those.
+  const std::string probe = store.Current()->target_text.at("main");
+  EXPECT_NE(probe.find("pgconn_host_ephemeral_ports_used{target=\"main\"}"), std::string::npos)
+      << probe;
+  EXPECT_EQ(probe.find("pgconn_host_max_files"), std::string::npos) << probe;
   // A later target update keeps the extra part.
   TargetStatus down;
   down.polled = true;
   assembler.Update(target, down);
   assembler.PublishNow();
   EXPECT_EQ(Occurrences(store.Current()->text, "\npgconn_host_max_files "), 1u);
+}
+
+TEST(SnapshotAssemblerTest, ADownTargetKeepsItsLastKnownFiguresMarkedStale) {
+  TargetConfig target;
+  target.name = "main";
+  SnapshotStore store;
+  SnapshotAssembler assembler({target}, store, nullptr);
+  TargetStatus up;
+  up.up = up.polled = true;
+  up.last_success_unix = 1700000000;
+  TargetSample sample;
+  sample.settings = ServerSettings{};
+  sample.settings->max_connections = 20;
+  sample.settings->superuser_reserved_connections = 3;
+  sample.activity = std::vector<ActivityGroup>{};
+  up.sample = sample;
+  assembler.Update(target, up);
+  TargetStatus refused;
+  refused.polled = true;
+  refused.last_failure = FailureReason::kTooManyConnections;
+  refused.last_success_unix = up.last_success_unix;
+  assembler.Update(target, refused);
+  assembler.PublishNow();
+  const TargetSummary& summary = store.Current()->targets.at(0);
+  EXPECT_FALSE(summary.up);
+  EXPECT_TRUE(summary.figures_stale);
+  EXPECT_EQ(summary.usable_connections, 17);
+  EXPECT_EQ(summary.available_connections, 17);
+  EXPECT_EQ(summary.figures_at_unix, 1700000000);
+  EXPECT_EQ(summary.failure_reason, "too_many_connections");
+  // The next good poll replaces them with fresh ones.
+  assembler.Update(target, up);
+  assembler.PublishNow();
+  EXPECT_FALSE(store.Current()->targets.at(0).figures_stale);
 }
 
 TEST(ProcessWatcherTest, ThreadScansUntilDestroyed) {
