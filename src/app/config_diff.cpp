@@ -34,8 +34,9 @@ bool SamePools(const std::vector<PoolConfig>& a, const std::vector<PoolConfig>& 
 // What the session (and the server_log watcher) is built from: a change needs a restart.
 bool SameSession(const TargetConfig& a, const TargetConfig& b) {
   return std::tie(a.dsn, a.password, a.password_source, a.connect_timeout, a.query_timeout,
-                  a.server_log) == std::tie(b.dsn, b.password, b.password_source, b.connect_timeout,
-                                            b.query_timeout, b.server_log);
+                  a.server_log, a.reserved_settings) ==
+         std::tie(b.dsn, b.password, b.password_source, b.connect_timeout, b.query_timeout,
+                  b.server_log, b.reserved_settings);
 }
 
 // What only the mapping reads: a change re-renders the last result.
