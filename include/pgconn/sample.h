@@ -55,12 +55,21 @@ struct CollectorOutcome {
   std::string error;  // empty on success; never contains a password
 };
 
+// Our own login role, re-read by oid each poll: a dropped role or a lost LOGIN goes
+// unnoticed by a session that already lives, but the next login would fail.
+struct LoginRoleCheck {
+  bool exists = false;
+  bool can_login = false;
+  bool expired = false;  // rolvaliduntil has passed
+};
+
 struct TargetSample {
   std::optional<ServerSettings> settings;
   std::optional<std::vector<ActivityGroup>> activity;
   std::optional<std::vector<DatabaseLimit>> databases;
   std::optional<std::vector<RoleLimit>> roles;
   std::vector<CollectorOutcome> collectors;
+  std::optional<LoginRoleCheck> login_role;
 };
 
 }  // namespace pgconn

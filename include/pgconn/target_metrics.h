@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pgconn/accept_probe.h"
 #include "pgconn/config.h"
 #include "pgconn/failure.h"
 #include "pgconn/render.h"
@@ -25,6 +26,7 @@ struct TargetStatus {
   double poll_duration_seconds = 0;
   std::optional<double> last_success_unix;
   std::array<uint64_t, kAllFailureReasons.size()> error_counts{};
+  std::optional<AcceptProbeResult> accept_probe;  // the last poll's new-connection probe
 };
 
 // The arithmetic of the limit that really applies to ordinary roles.
