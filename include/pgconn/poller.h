@@ -58,7 +58,9 @@ class TargetPoller {
   void CheckLoginRole(const TargetSample& sample);
   void ProbeAccept();
   void LogTransition();
-  void LogLimited(spdlog::level::level_enum level, const std::string& key, const std::string& line);
+  // Logs `line` unless a line with `key` went out within the minute (or `force`); true if logged.
+  bool LogLimited(spdlog::level::level_enum level, const std::string& key, const std::string& line,
+                  bool force = false);
 
   TargetConfig target_;
   std::unique_ptr<TargetSession> session_;
@@ -70,7 +72,9 @@ class TargetPoller {
   std::mt19937 random_;
   TransitionLog transition_log_;
   std::string last_state_key_;  // empty before the first poll, so its outcome is logged
+  std::string last_logged_state_;
   std::string last_accept_key_;
+  bool logged_refusal_ = false;
   bool login_role_valid_ = true;
 
   std::mutex mutex_;

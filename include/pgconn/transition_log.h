@@ -17,7 +17,9 @@ class TransitionLog {
       : window_(window) {}
 
   // nullopt: hold this line back. Otherwise log it, noting the count held back before it.
-  std::optional<uint64_t> Admit(const std::string& key, Clock::time_point now);
+  // `force` lets a line through regardless (a recovery after a logged failure: the log must
+  // not end on a state that is over).
+  std::optional<uint64_t> Admit(const std::string& key, Clock::time_point now, bool force = false);
 
  private:
   struct Entry {

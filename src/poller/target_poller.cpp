@@ -133,21 +133,24 @@ void TargetPoller::ProbeAccept() {
   const std::string key = probe ? (probe->accepting ? "accepting" : "not_accepting") : "";
   if (key == last_accept_key_) return;
   if (probe && !probe->accepting) {
-    LogLimited(spdlog::level::warn, key,
-               fmt::format("target {}: the server does not accept new connections: {}",
-                           target_.name, probe->error));
+    logged_refusal_ =
+        LogLimited(spdlog::level::warn, key,
+                   fmt::format("target {}: the server does not accept new connections: {}",
+                               target_.name, probe->error));
   } else if (probe && !last_accept_key_.empty()) {
     LogLimited(spdlog::level::info, key,
-               fmt::format("target {}: the server accepts new connections again", target_.name));
+               fmt::format("target {}: the server accepts new connections again", target_.name),
+               logged_refusal_);
+    logged_refusal_ = false;
   }
   last_accept_key_ = key;
 }
 
-void TargetPoller::LogLimited(spdlog::level::level_enum level, const std::string& key,
-                              const std::string& line) {
-  if (auto suppressed = transition_log_.Admit(key, SteadyClock::now())) {
-    log_->log(level, "{}{}", line, SuppressedNote(*suppressed));
-  }
+bool TargetPoller::LogLimited(spdlog::level::level_enum level, const std::string& key,
+                              const std::string& line, bool force) {
+  auto suppressed = transition_log_.Admit(key, SteadyClock::now(), force);
+  if (suppressed) log_->log(level, "{}{}", line, SuppressedNote(*suppressed));
+  return suppressed.has_value();
 }
 
 void TargetPoller::Record(const TargetSample& sample) {
@@ -215,11 +218,17 @@ void TargetPoller::LogTransition() {
   if (key == last_state_key_) return;
   last_state_key_ = key;
   if (status_.up) {
-    LogLimited(spdlog::level::info, key,
-               fmt::format("target {} is up ({})", target_.name, RedactDsn(target_.dsn)));
-  } else {
-    LogLimited(spdlog::level::warn, key,
-               fmt::format("target {} is down ({}): {}", target_.name, key, status_.last_error));
+    // A recovery always follows a logged failure into the log.
+    const bool force = !last_logged_state_.empty() && last_logged_state_ != "up";
+    if (LogLimited(spdlog::level::info, key,
+                   fmt::format("target {} is up ({})", target_.name, RedactDsn(target_.dsn)),
+                   force)) {
+      last_logged_state_ = key;
+    }
+  } else if (LogLimited(spdlog::level::warn, key,
+                        fmt::format("target {} is down ({}): {}", target_.name, key,
+                                    status_.last_error))) {
+    last_logged_state_ = key;
   }
 }
 

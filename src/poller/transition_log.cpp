@@ -2,14 +2,15 @@
 
 namespace pgconn {
 
-std::optional<uint64_t> TransitionLog::Admit(const std::string& key, Clock::time_point now) {
+std::optional<uint64_t> TransitionLog::Admit(const std::string& key, Clock::time_point now,
+                                             bool force) {
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     entries_.emplace(key, Entry{now, 0});
     return 0;
   }
   Entry& entry = it->second;
-  if (now - entry.last < window_) {
+  if (!force && now - entry.last < window_) {
     ++entry.suppressed;
     return std::nullopt;
   }

@@ -41,8 +41,9 @@ void Figure(const std::string& name, double value) {
 }
 
 void TerminateExporterBackend(const TestPostgres& pg) {
+  // With a timeout, pg_terminate_backend waits until the backend has exited (PG 14+).
   pg.SuperuserSql(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
       "WHERE application_name = 'pgconn_exporter'");
 }
 

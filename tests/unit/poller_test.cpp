@@ -154,12 +154,14 @@ TEST(TargetPollerTest, LogsEveryChangeOfReasonButNotRepeats) {
       Target(), std::make_unique<ScriptedSession>(steps, &opens), Millis(1000),
       [](const TargetConfig&, const TargetStatus&) {}, log);
   for (int i = 0; i < 7; ++i) poller.PollOnce();
-  // up, down(auth), down(too_many), up; then down(auth) and up again within the minute are
-  // held back and counted on the next line of their kind.
+  // up, down(auth), down(too_many), up (a recovery always follows a logged failure); then
+  // down(auth) and up again within the minute are held back and counted on the next line of
+  // their kind.
   EXPECT_EQ(lines.str(),
             "target t is up (host=db)\n"
             "target t is down (auth): lost\n"
-            "target t is down (too_many_connections): lost\n");
+            "target t is down (too_many_connections): lost\n"
+            "target t is up (host=db)\n");
 }
 
 TEST(TargetPollerTest, FailedEssentialCollectorMarksTargetDownAsQueryError) {

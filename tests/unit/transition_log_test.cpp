@@ -14,6 +14,8 @@ TEST(TransitionLogTest, OneLinePerKeyPerWindowThenCountsWhatWasHeldBack) {
   EXPECT_FALSE(log.Admit("auth", t0 + std::chrono::seconds(59)));
   EXPECT_EQ(log.Admit("auth", t0 + std::chrono::seconds(60)), 2u);
   EXPECT_EQ(log.Admit("auth", t0 + std::chrono::seconds(200)), 0u);
+  EXPECT_FALSE(log.Admit("up", t0 + std::chrono::seconds(1)));
+  EXPECT_EQ(log.Admit("up", t0 + std::chrono::seconds(2), true), 1u);  // forced through
 }
 
 TEST(TransitionLogTest, SuppressedNoteOnlyWhenSomethingWasHeldBack) {
