@@ -219,9 +219,11 @@ class PostgresSession final : public TargetSession {
       const char* state = PQresultErrorField(out.result.get(), PG_DIAG_SQLSTATE);
       if (state) out.sqlstate = state;
     }
-    if (out.error.empty()) out.error = Trimmed(PQerrorMessage(conn_.get()));
     out.result.reset();
     out.lost = out.deadline_fired || PQstatus(conn_.get()) != CONNECTION_OK;
+    // On a dead connection the result holds only libpq's last line ("server closed the
+    // connection unexpectedly"); the server's FATAL message is in the connection's text.
+    if (out.lost || out.error.empty()) out.error = Trimmed(PQerrorMessage(conn_.get()));
     return out;
   }
 
