@@ -1,7 +1,9 @@
 // "Can a new client connect right now?" without taking a connection slot: connect to the
-// postmaster and send an SSLRequest. The postmaster must accept and fork a child, and the
-// child must read the packet and answer 'S' or 'N'; then we close, before any startup
-// packet, so no backend is ever set up and nothing shows in pg_stat_activity.
+// postmaster and send a GSSENCRequest (the SSLRequest's sibling, PostgreSQL 12+). The
+// postmaster must accept and fork a child, and the child must read the packet and answer
+// 'G' or 'N'; then we close, before any startup packet, so no backend is ever set up,
+// nothing shows in pg_stat_activity, and nothing is logged (only "connection received" with
+// log_connections = on).
 #pragma once
 
 #include <chrono>
@@ -29,7 +31,7 @@ struct AcceptEndpoint {
 // the DSN does not parse.
 std::optional<AcceptEndpoint> AcceptEndpointFor(const TargetConfig& target);
 
-// Connects, sends an SSLRequest and waits for the one-byte answer, all within `timeout`.
+// Connects, sends a GSSENCRequest and waits for the one-byte answer, all within `timeout`.
 AcceptProbeResult ProbeAccept(const AcceptEndpoint& endpoint, std::chrono::milliseconds timeout);
 
 }  // namespace pgconn

@@ -19,7 +19,10 @@ namespace pgconn {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr uint32_t kSslRequestCode = 80877103;  // 1234 << 16 | 5679
+// GSSENCRequest (1234 << 16 | 5680): answered 'G' or 'N' by the forked child, and closing
+// right after logs nothing; an SSLRequest answered 'S' would log "could not accept SSL
+// connection: EOF detected" on every probe when ssl = on.
+constexpr uint32_t kGssEncRequestCode = 80877104;
 constexpr const char* kDefaultSocketDir = "/var/run/postgresql";
 
 class Fd {
@@ -74,9 +77,9 @@ bool ConnectWithin(int fd, const sockaddr* addr, socklen_t len, Clock::time_poin
   return false;
 }
 
-// Sends the SSLRequest and reads the one-byte answer.
+// Sends the GSSENCRequest and reads the one-byte answer.
 bool Exchange(int fd, Clock::time_point deadline, std::string* error) {
-  const uint32_t packet[2] = {htonl(8), htonl(kSslRequestCode)};
+  const uint32_t packet[2] = {htonl(8), htonl(kGssEncRequestCode)};
   if (::send(fd, packet, sizeof(packet), MSG_NOSIGNAL) != sizeof(packet)) {
     *error = std::string("send: ") + std::strerror(errno);
     return false;
@@ -84,7 +87,7 @@ bool Exchange(int fd, Clock::time_point deadline, std::string* error) {
   if (!WaitFor(fd, POLLIN, deadline, error)) return false;
   char answer = 0;
   const ssize_t got = ::recv(fd, &answer, 1, 0);
-  if (got == 1 && (answer == 'S' || answer == 'N')) return true;
+  if (got == 1 && (answer == 'G' || answer == 'N' || answer == 'S')) return true;
   // An 'E' is an ErrorResponse: the postmaster is up but refuses (e.g. too many children).
   *error = got == 1 ? "unexpected answer '" + std::string(1, answer) + "'"
                     : "connection closed without an answer";
