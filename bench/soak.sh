@@ -76,6 +76,9 @@ accuracy() {
   echo "client backends: direct=$direct exporter=${reported:-absent}"
 }
 
+resources() {
+  echo "rss=$(status_field VmRSS) KiB fds=$(ls "/proc/$EXPORTER_PID/fd" | wc -l) threads=$(status_field Threads)"
+}
 report() {
   say "$1: rss=$(status_field VmRSS) KiB fds=$(ls "/proc/$EXPORTER_PID/fd" | wc -l) threads=$(status_field Threads) up=$(metric pgconn_up) $(accuracy)"
 }
@@ -103,7 +106,15 @@ CHURN_PIDS+=($!)
 scrapes=0
 failures=0
 down=0
+WARM=$(($(date +%s) + 60))
+warm_reported=0
 while [ "$(date +%s)" -lt "$END" ]; do
+  # After a minute the allocator's arenas and civetweb's workers are warm: growth from here
+  # on is what a leak would show.
+  if [ "$warm_reported" = 0 ] && [ "$(date +%s)" -ge "$WARM" ]; then
+    say "warm (1 min, churn running): $(resources)"
+    warm_reported=1
+  fi
   if body=$(curl -fsS --max-time 5 "$URL" 2>/dev/null); then
     scrapes=$((scrapes + 1))
     grep -q '^pgconn_up{target="main"} 0' <<<"$body" && down=$((down + 1))

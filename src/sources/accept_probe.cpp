@@ -127,6 +127,10 @@ bool ProbeTcp(const AcceptEndpoint& endpoint, Clock::time_point deadline, std::s
     *error = std::string("socket: ") + std::strerror(errno);
     return false;
   }
+  // Close with a reset: a normal close would leave our side in TIME_WAIT for a minute, one
+  // ephemeral port per probe. The child waiting for our next packet exits without a log line.
+  const linger abort_on_close{1, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof(abort_on_close));
   return ConnectWithin(fd.get(), found->ai_addr, found->ai_addrlen, deadline, error) &&
          Exchange(fd.get(), deadline, error);
 }
