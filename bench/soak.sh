@@ -61,7 +61,7 @@ SOAK_PASSWORD=bench-pgconn "$BIN" --config.file "$WORK/config.toml" \
 EXPORTER_PID=$!
 URL="http://127.0.0.1:$HTTP_PORT/metrics"
 
-metric() { curl -fsS --max-time 5 "$URL" | awk -v m="$1" '$1 ~ "^"m"[{]" && $1 ~ /target="main"/ {print $2; exit}'; }
+metric() { curl -fsS --max-time 5 "$URL" | awk -v m="$1" '!found && $1 ~ "^"m"[{]" && $1 ~ /target="main"/ {print $2; found = 1}'; }
 direct_count() {
   bench_psql -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name <> 'psql_soak_probe'" 2>/dev/null
 }
