@@ -15,11 +15,23 @@ enum class FailureReason {
   kTimeout,             // connect timeout, statement timeout, or our own client-side deadline
   kQueryError,          // a query failed on an open session
   kOther,
+  kTerminated,       // our backend was ended: pg_terminate_backend, admin shutdown
+  kServerShutdown,   // the server is shutting down (fast/immediate stop, crash recovery)
+  kConnectionLost,   // the socket closed without a message from the server
+  kDatabaseMissing,  // the target's database does not exist (dropped, renamed)
+  kRoleMissing,      // our role does not exist, or was dropped while the session lived
 };
 
-inline constexpr std::array<FailureReason, 6> kAllFailureReasons = {
-    FailureReason::kConnectRefused, FailureReason::kAuth,       FailureReason::kTooManyConnections,
-    FailureReason::kTimeout,        FailureReason::kQueryError, FailureReason::kOther};
+inline constexpr std::array<FailureReason, 11> kAllFailureReasons = {
+    FailureReason::kConnectRefused,     FailureReason::kAuth,
+    FailureReason::kTooManyConnections, FailureReason::kTimeout,
+    FailureReason::kQueryError,         FailureReason::kOther,
+    FailureReason::kTerminated,         FailureReason::kServerShutdown,
+    FailureReason::kConnectionLost,     FailureReason::kDatabaseMissing,
+    FailureReason::kRoleMissing};
+
+// True for reasons that mean an open session died (worth one immediate reconnect).
+bool IsSessionLoss(FailureReason reason);
 
 std::string_view FailureReasonName(FailureReason reason);
 

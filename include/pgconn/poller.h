@@ -1,11 +1,14 @@
 // One periodic worker per target. A slow or dead target only ever delays its own thread.
 #pragma once
 
+#include <spdlog/common.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -13,6 +16,7 @@
 #include "pgconn/poll_notices.h"
 #include "pgconn/target_metrics.h"
 #include "pgconn/target_session.h"
+#include "pgconn/transition_log.h"
 
 namespace spdlog {
 class logger;
@@ -20,9 +24,11 @@ class logger;
 
 namespace pgconn {
 
-// Delay before the next attempt after `failures` consecutive failures (>= 1):
-// interval doubling per failure, capped at max(interval, min(60s, 8 x interval)),
-// scaled by `jitter` (expected in [0.8, 1.2]).
+// Delay before the next attempt after `failures` consecutive failures (>= 1): the first
+// kFastRetries come min(interval, 5 s) apart (jitter only shortens them), then doubling per
+// failure up to max(interval, min(60s, 8 x interval)), scaled by `jitter` (in [0.8, 1.2]).
+inline constexpr int kFastRetries = 6;
+inline constexpr Millis kFastRetryLimit{5000};
 Millis BackoffDelay(Millis interval, int failures, double jitter);
 
 class TargetPoller {
@@ -48,7 +54,14 @@ class TargetPoller {
   void Run(Millis first_delay);
   void Record(const TargetSample& sample);
   void RecordFailure(FailureReason reason, const std::string& message);
-  void LogTransition(bool was_up);
+  std::optional<PollFailure> Attempt();
+  void PollWithOneRetry();
+  void CheckLoginRole(const TargetSample& sample);
+  void ProbeAccept();
+  void LogTransition();
+  // Logs `line` unless a line with `key` went out within the minute (or `force`); true if logged.
+  bool LogLimited(spdlog::level::level_enum level, const std::string& key, const std::string& line,
+                  bool force = false);
 
   TargetConfig target_;
   std::unique_ptr<TargetSession> session_;
@@ -58,6 +71,12 @@ class TargetPoller {
   TargetStatus status_;
   int consecutive_failures_ = 0;
   std::mt19937 random_;
+  TransitionLog transition_log_;
+  std::string last_state_key_;  // empty before the first poll, so its outcome is logged
+  std::string last_logged_state_;
+  std::string last_accept_key_;
+  bool logged_refusal_ = false;
+  bool login_role_valid_ = true;
 
   std::mutex mutex_;
   std::condition_variable wake_;

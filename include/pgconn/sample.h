@@ -88,6 +88,14 @@ struct ReservedSetting {
   std::optional<std::string> value;  // nullopt: the server does not know the setting
 };
 
+// Our own login role, re-read by oid each poll: a dropped role or a lost LOGIN goes
+// unnoticed by a session that already lives, but the next login would fail.
+struct LoginRoleCheck {
+  bool exists = false;
+  bool can_login = false;
+  bool expired = false;  // rolvaliduntil has passed
+};
+
 struct TargetSample {
   std::optional<ServerSettings> settings;
   std::optional<std::vector<ActivityGroup>> activity;
@@ -99,6 +107,7 @@ struct TargetSample {
   std::optional<std::vector<ReservedSetting>> reserved_settings;
   // Whether the session sees other roles' sessions (pg_read_all_stats, or superuser).
   std::optional<bool> visibility_complete;
+  std::optional<LoginRoleCheck> login_role;
 };
 
 }  // namespace pgconn

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "pgconn/accept_probe.h"
 #include "pgconn/config.h"
 #include "pgconn/failure.h"
 #include "pgconn/render.h"
@@ -26,6 +27,7 @@ struct TargetStatus {
   double poll_duration_seconds = 0;
   std::optional<double> last_success_unix;
   std::array<uint64_t, kAllFailureReasons.size()> error_counts{};
+  std::optional<AcceptProbeResult> accept_probe;  // the last poll's new-connection probe
   // pgconn_new_connections_total by {database, user, application}; capped, never shrinks.
   std::map<std::vector<std::string>, uint64_t> new_connections;
 };

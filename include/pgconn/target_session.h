@@ -3,7 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
+#include "pgconn/accept_probe.h"
 #include "pgconn/config.h"
 #include "pgconn/deadline_watchdog.h"
 #include "pgconn/failure.h"
@@ -22,6 +24,9 @@ class TargetSession {
   // and throws PollFailure.
   virtual TargetSample Poll() = 0;
   virtual void Close() = 0;
+  // Checks that the server accepts a new connection without taking a slot; nullopt when
+  // this kind of session has no such probe.
+  virtual std::optional<AcceptProbeResult> ProbeAccept() { return std::nullopt; }
 };
 
 std::unique_ptr<TargetSession> MakePostgresSession(const TargetConfig& target,

@@ -7,6 +7,7 @@
 #include "pgconn/churn_metrics.h"
 #include "pgconn/conninfo.h"
 #include "pgconn/family_builder.h"
+#include "pgconn/fault_metrics.h"
 #include "pgconn/pool_metrics.h"
 #include "pgconn/target_extras.h"
 
@@ -286,6 +287,7 @@ Families MapTarget(const TargetConfig& target, const TargetStatus& status) {
   Families out;
   const Labels base = {{"target", target.name}};
   AddHealth(out, base, status);
+  AddFaultFamilies(out, base, status);
   std::optional<Capacity> capacity;
   if (status.up && status.sample) capacity = ComputeCapacity(*status.sample);
   if (capacity) {

@@ -31,9 +31,15 @@ std::string FailedCollectors(const TargetSample& sample) {
 }  // namespace
 
 Millis BackoffDelay(Millis interval, int failures, double jitter) {
+  // The first retries come at most one interval (and at most 5 s) apart, so a server that
+  // comes back is seen quickly; only a lasting outage backs off.
+  const Millis fast = std::min(interval, kFastRetryLimit);
+  if (failures <= kFastRetries) {
+    return Millis(static_cast<int64_t>(static_cast<double>(fast.count()) * std::min(jitter, 1.0)));
+  }
   const Millis cap = std::max(interval, std::min(Millis(60000), interval * 8));
-  Millis delay = interval;
-  for (int i = 1; i < failures && delay < cap; ++i) delay *= 2;
+  Millis delay = fast;
+  for (int i = kFastRetries; i < failures && delay < cap; ++i) delay *= 2;
   delay = std::min(delay, cap);
   return Millis(static_cast<int64_t>(static_cast<double>(delay.count()) * jitter));
 }
@@ -76,26 +82,76 @@ void TargetPoller::Start(Millis first_delay) {
 }
 
 const TargetStatus& TargetPoller::PollOnce() {
-  const bool was_up = status_.up;
   const auto started = SteadyClock::now();
-  try {
-    if (!session_->IsOpen()) session_->Open();
-    Record(session_->Poll());
-  } catch (const PollFailure& failure) {
-    RecordFailure(failure.reason(), failure.what());
-  } catch (const std::exception& error) {
-    RecordFailure(FailureReason::kOther, error.what());
-  }
+  PollWithOneRetry();
   status_.polled = true;
   status_.poll_duration_seconds =
       std::chrono::duration<double>(SteadyClock::now() - started).count();
-  LogTransition(was_up);
+  ProbeAccept();
+  LogTransition();
   try {
     publish_(target_, status_);
   } catch (const std::exception& error) {
     log_->error("target {}: publishing the poll result failed: {}", target_.name, error.what());
   }
   return status_;
+}
+
+std::optional<PollFailure> TargetPoller::Attempt() {
+  try {
+    if (!session_->IsOpen()) session_->Open();
+    Record(session_->Poll());
+    return std::nullopt;
+  } catch (const PollFailure& failure) {
+    return failure;
+  } catch (const std::exception& error) {
+    return PollFailure(FailureReason::kOther, error.what());
+  }
+}
+
+// A session that dies (terminated, server restarted, frozen backend) is replaced at once,
+// once, before the poll counts as failed: the server may well be fine.
+void TargetPoller::PollWithOneRetry() {
+  const bool was_open = session_->IsOpen();
+  auto failure = Attempt();
+  if (failure && was_open && !session_->IsOpen() && IsSessionLoss(failure->reason())) {
+    ++status_.error_counts[static_cast<size_t>(failure->reason())];
+    LogLimited(spdlog::level::warn, "lost:" + std::string(FailureReasonName(failure->reason())),
+               fmt::format("target {}: session lost ({}), reconnecting at once: {}", target_.name,
+                           FailureReasonName(failure->reason()), failure->what()));
+    failure = Attempt();
+  }
+  if (failure) RecordFailure(failure->reason(), failure->what());
+}
+
+void TargetPoller::ProbeAccept() {
+  try {
+    status_.accept_probe = session_->ProbeAccept();
+  } catch (const std::exception& error) {
+    status_.accept_probe = AcceptProbeResult{false, 0, error.what()};
+  }
+  const auto& probe = status_.accept_probe;
+  const std::string key = probe ? (probe->accepting ? "accepting" : "not_accepting") : "";
+  if (key == last_accept_key_) return;
+  if (probe && !probe->accepting) {
+    logged_refusal_ =
+        LogLimited(spdlog::level::warn, key,
+                   fmt::format("target {}: the server does not accept new connections: {}",
+                               target_.name, probe->error));
+  } else if (probe && !last_accept_key_.empty()) {
+    LogLimited(spdlog::level::info, key,
+               fmt::format("target {}: the server accepts new connections again", target_.name),
+               logged_refusal_);
+    logged_refusal_ = false;
+  }
+  last_accept_key_ = key;
+}
+
+bool TargetPoller::LogLimited(spdlog::level::level_enum level, const std::string& key,
+                              const std::string& line, bool force) {
+  auto suppressed = transition_log_.Admit(key, SteadyClock::now(), force);
+  if (suppressed) log_->log(level, "{}{}", line, SuppressedNote(*suppressed));
+  return suppressed.has_value();
 }
 
 void TargetPoller::Record(const TargetSample& sample) {
@@ -120,6 +176,29 @@ void TargetPoller::Record(const TargetSample& sample) {
   consecutive_failures_ = 0;
   const std::string failed = FailedCollectors(sample);
   if (!failed.empty()) log_->warn("target {}: collectors failed: {}", target_.name, failed);
+  CheckLoginRole(sample);
+}
+
+// A dropped role, a lost LOGIN or a passed VALID UNTIL leave the live session working, but the
+// next login (after any restart or lost session) will fail: say so while there is time.
+void TargetPoller::CheckLoginRole(const TargetSample& sample) {
+  if (!sample.login_role) return;
+  const LoginRoleCheck& role = *sample.login_role;
+  const bool valid = role.exists && role.can_login && !role.expired;
+  if (valid == login_role_valid_) return;
+  login_role_valid_ = valid;
+  if (valid) {
+    LogLimited(spdlog::level::info, "login_role_valid",
+               fmt::format("target {}: the exporter's role may log in again", target_.name));
+    return;
+  }
+  const char* what = !role.exists      ? "was dropped"
+                     : !role.can_login ? "lost LOGIN"
+                                       : "has expired (VALID UNTIL)";
+  LogLimited(spdlog::level::warn, "login_role_invalid",
+             fmt::format("target {}: the exporter's role {} ({}); the current session still "
+                         "works, the next login will fail",
+                         target_.name, what, FailureReasonName(FailureReason::kRoleMissing)));
 }
 
 void TargetPoller::RecordFailure(FailureReason reason, const std::string& message) {
@@ -132,13 +211,27 @@ void TargetPoller::RecordFailure(FailureReason reason, const std::string& messag
   log_->debug("target {}: poll failed ({}): {}", target_.name, FailureReasonName(reason), message);
 }
 
-void TargetPoller::LogTransition(bool was_up) {
-  if (status_.up && !was_up) {
-    log_->info("target {} is up ({})", target_.name, RedactDsn(target_.dsn));
-  } else if (!status_.up && (was_up || consecutive_failures_ == 1)) {
-    log_->warn("target {} is down ({}): {}", target_.name,
-               FailureReasonName(status_.last_failure.value_or(FailureReason::kOther)),
-               status_.last_error);
+// Every change of state is logged (up, down for reason A, down for reason B...), each state
+// at most once a minute so a flapping target cannot flood the log.
+void TargetPoller::LogTransition() {
+  const std::string key =
+      status_.up
+          ? "up"
+          : std::string(FailureReasonName(status_.last_failure.value_or(FailureReason::kOther)));
+  if (key == last_state_key_) return;
+  last_state_key_ = key;
+  if (status_.up) {
+    // A recovery always follows a logged failure into the log.
+    const bool force = !last_logged_state_.empty() && last_logged_state_ != "up";
+    if (LogLimited(spdlog::level::info, key,
+                   fmt::format("target {} is up ({})", target_.name, RedactDsn(target_.dsn)),
+                   force)) {
+      last_logged_state_ = key;
+    }
+  } else if (LogLimited(spdlog::level::warn, key,
+                        fmt::format("target {} is down ({}): {}", target_.name, key,
+                                    status_.last_error))) {
+    last_logged_state_ = key;
   }
 }
 

@@ -19,38 +19,38 @@ std::string ChurnQuery(std::optional<double> since_unix) {
   return sql;
 }
 
-std::vector<ChurnGroup> ReadChurn(const pqxx::result& rows, std::optional<double>& server_now) {
+std::vector<ChurnGroup> ReadChurn(const Rows& rows, std::optional<double>& server_now) {
   static const char* const kBucketColumns[] = {"le_1",   "le_10",   "le_60",
                                                "le_600", "le_3600", "le_86400"};
   std::vector<ChurnGroup> groups;
-  for (const auto& row : rows) {
-    server_now = row["server_now"].as<double>();
-    if (row["database"].is_null()) continue;  // no client connected
+  for (int row = 0; row < rows.size(); ++row) {
+    server_now = rows.Double(row, "server_now");
+    if (rows.IsNull(row, "database")) continue;  // no client connected
     ChurnGroup group;
-    group.database = row["database"].c_str();
-    group.user = row["usename"].c_str();
-    group.application = row["application"].c_str();
-    group.new_sessions = row["new_sessions"].as<int64_t>();
-    group.sessions = row["sessions"].as<int64_t>();
+    group.database = rows.Text(row, "database");
+    group.user = rows.Text(row, "usename");
+    group.application = rows.Text(row, "application");
+    group.new_sessions = rows.Int(row, "new_sessions");
+    group.sessions = rows.Int(row, "sessions");
     for (size_t i = 0; i < group.age_buckets.size(); ++i) {
-      group.age_buckets[i] = row[kBucketColumns[i]].as<int64_t>();
+      group.age_buckets[i] = rows.Int(row, kBucketColumns[i]);
     }
-    group.age_sum_seconds = row["age_sum"].as<double>();
+    group.age_sum_seconds = rows.Double(row, "age_sum");
     groups.push_back(std::move(group));
   }
   return groups;
 }
 
-std::vector<DatabaseSessions> ReadDatabaseSessions(const pqxx::result& rows) {
+std::vector<DatabaseSessions> ReadDatabaseSessions(const Rows& rows) {
   std::vector<DatabaseSessions> out;
-  for (const auto& row : rows) {
+  for (int row = 0; row < rows.size(); ++row) {
     DatabaseSessions database;
-    database.database = row["datname"].c_str();
-    database.sessions = row["sessions"].as<int64_t>(0);
-    database.abandoned = row["sessions_abandoned"].as<int64_t>(0);
-    database.fatal = row["sessions_fatal"].as<int64_t>(0);
-    database.killed = row["sessions_killed"].as<int64_t>(0);
-    database.session_seconds = row["session_seconds"].as<double>(0);
+    database.database = rows.Text(row, "datname");
+    database.sessions = rows.IntOr(row, "sessions", 0);
+    database.abandoned = rows.IntOr(row, "sessions_abandoned", 0);
+    database.fatal = rows.IntOr(row, "sessions_fatal", 0);
+    database.killed = rows.IntOr(row, "sessions_killed", 0);
+    database.session_seconds = rows.DoubleOr(row, "session_seconds", 0);
     out.push_back(std::move(database));
   }
   return out;

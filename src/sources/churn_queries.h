@@ -3,10 +3,10 @@
 #pragma once
 
 #include <optional>
-#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
+#include "pg_rows.h"
 #include "pgconn/sample.h"
 
 namespace pgconn {
@@ -14,7 +14,7 @@ namespace pgconn {
 // queries::kChurn with {since} filled in; no previous poll means nothing counts as new.
 std::string ChurnQuery(std::optional<double> since_unix);
 // Returns the groups; `server_now` receives the server's clock for the next poll's {since}.
-std::vector<ChurnGroup> ReadChurn(const pqxx::result& rows, std::optional<double>& server_now);
-std::vector<DatabaseSessions> ReadDatabaseSessions(const pqxx::result& rows);
+std::vector<ChurnGroup> ReadChurn(const Rows& rows, std::optional<double>& server_now);
+std::vector<DatabaseSessions> ReadDatabaseSessions(const Rows& rows);
 
 }  // namespace pgconn

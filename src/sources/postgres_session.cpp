@@ -1,11 +1,15 @@
-// The only code that talks to PostgreSQL (through libpqxx 6.4).
+// The only code that talks to a PostgreSQL target. Plain libpq: libpqxx 6.4 throws from
+// make_result() on a dead connection before the result owns its PGresult, which leaked the
+// result and lost libpq's own message (the reason a session ended).
+#include <libpq-fe.h>
+
 #include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
-#include <pqxx/pqxx>
 
 #include "churn_queries.h"
+#include "pg_rows.h"
 #include "pgconn/conninfo.h"
 #include "pgconn/reserved_settings.h"
 #include "pgconn/target_session.h"
@@ -18,6 +22,15 @@ using Clock = std::chrono::steady_clock;
 // Lets the server-side statement_timeout fire first when the backend is merely slow.
 constexpr Millis kClientDeadlineGrace{250};
 
+struct ConnFree {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+struct ResultFree {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using Conn = std::unique_ptr<PGconn, ConnFree>;
+using Result = std::unique_ptr<PGresult, ResultFree>;
+
 std::string Trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
@@ -28,9 +41,9 @@ int64_t ToInt(const std::map<std::string, std::string>& settings, const std::str
   return it == settings.end() ? 0 : std::stoll(it->second);
 }
 
-ServerSettings ReadSettings(const pqxx::result& rows) {
+ServerSettings ReadSettings(const Rows& rows) {
   std::map<std::string, std::string> settings;
-  for (const auto& row : rows) settings[row[0].c_str()] = row[1].c_str();
+  for (int i = 0; i < rows.size(); ++i) settings[rows.Text(i, 0)] = rows.Text(i, 1);
   ServerSettings out;
   out.server_version_num = static_cast<int>(ToInt(settings, "server_version_num"));
   out.max_connections = ToInt(settings, "max_connections");
@@ -49,170 +62,231 @@ ServerSettings ReadSettings(const pqxx::result& rows) {
   return out;
 }
 
-std::vector<ActivityGroup> ReadActivity(const pqxx::result& rows) {
+ActivityGroup ReadActivityRow(const Rows& rows, int i) {
+  ActivityGroup group;
+  group.backend_type = rows.Text(i, "backend_type");
+  group.database = rows.Text(i, "database");
+  group.user = rows.Text(i, "usename");
+  group.application = rows.Text(i, "application");
+  group.client_addr = rows.Text(i, "client_addr");
+  group.state = rows.Text(i, "state");
+  group.sessions = rows.Int(i, "sessions");
+  group.others = rows.Int(i, "others");
+  group.lock_waiting = rows.Int(i, "lock_waiting");
+  group.oldest_xact_seconds = rows.Double(i, "oldest_xact_seconds");
+  group.oldest_state_change_seconds = rows.Double(i, "oldest_state_change_seconds");
+  group.longest_query_seconds = rows.Double(i, "longest_query_seconds");
+  return group;
+}
+
+std::vector<ActivityGroup> ReadActivity(const Rows& rows) {
   std::vector<ActivityGroup> groups;
-  groups.reserve(rows.size());
-  for (const auto& row : rows) {
-    ActivityGroup group;
-    group.backend_type = row["backend_type"].c_str();
-    group.database = row["database"].c_str();
-    group.user = row["usename"].c_str();
-    group.application = row["application"].c_str();
-    group.client_addr = row["client_addr"].c_str();
-    group.state = row["state"].c_str();
-    group.sessions = row["sessions"].as<int64_t>();
-    group.others = row["others"].as<int64_t>();
-    group.lock_waiting = row["lock_waiting"].as<int64_t>();
-    group.oldest_xact_seconds = row["oldest_xact_seconds"].as<double>();
-    group.oldest_state_change_seconds = row["oldest_state_change_seconds"].as<double>();
-    group.longest_query_seconds = row["longest_query_seconds"].as<double>();
-    groups.push_back(std::move(group));
-  }
+  groups.reserve(static_cast<size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) groups.push_back(ReadActivityRow(rows, i));
   return groups;
 }
 
-std::vector<ReservedSetting> ReadReservedSettings(const pqxx::result& rows) {
+std::vector<ReservedSetting> ReadReservedSettings(const Rows& rows) {
   std::vector<ReservedSetting> settings;
-  for (const auto& row : rows) {
-    ReservedSetting setting{row[0].c_str(), std::nullopt};
-    if (!row[1].is_null()) setting.value = row[1].c_str();
+  for (int i = 0; i < rows.size(); ++i) {
+    ReservedSetting setting{rows.Text(i, 0), std::nullopt};
+    if (!rows.IsNull(i, 1)) setting.value = rows.Text(i, 1);
     settings.push_back(std::move(setting));
   }
   return settings;
 }
 
 template <typename Limit>
-std::vector<Limit> ReadLimits(const pqxx::result& rows) {
+std::vector<Limit> ReadLimits(const Rows& rows) {
   std::vector<Limit> limits;
-  limits.reserve(rows.size());
-  for (const auto& row : rows) limits.push_back(Limit{row[0].c_str(), row[1].as<int64_t>()});
+  limits.reserve(static_cast<size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) limits.push_back(Limit{rows.Text(i, 0), rows.Int(i, 1)});
   return limits;
 }
+
+LoginRoleCheck ReadLoginRole(const Rows& rows) {
+  LoginRoleCheck check;
+  check.exists = rows.size() > 0;
+  if (check.exists) {
+    check.can_login = rows.Bool(0, 0);
+    check.expired = rows.Bool(0, 1);
+  }
+  return check;
+}
+
+// One statement's outcome: the result on success, else libpq's own message and SQLSTATE.
+struct Exec {
+  Result result;
+  std::string error;
+  std::string sqlstate;
+  bool lost = false;            // the session cannot be used any more
+  bool deadline_fired = false;  // our client-side deadline shut the socket down
+};
 
 class PostgresSession final : public TargetSession {
  public:
   PostgresSession(const TargetConfig& target, DeadlineWatchdog& watchdog)
       : conninfo_(BuildConninfo(target)),
         query_deadline_(target.query_timeout + kClientDeadlineGrace),
-        reserved_settings_sql_(queries::ReservedSettingsQuery(ReservedSettingNames(target))),
-        watchdog_(watchdog) {}
+        probe_timeout_(target.connect_timeout),
+        endpoint_(AcceptEndpointFor(target)),
+        watchdog_(watchdog),
+        reserved_settings_sql_(queries::ReservedSettingsQuery(ReservedSettingNames(target))) {}
 
   bool IsOpen() const override { return conn_ != nullptr; }
 
   void Open() override {
     Close();
-    try {
-      conn_ = std::make_unique<pqxx::connection>(conninfo_);
-    } catch (const pqxx::sql_error& error) {
-      throw PollFailure(ClassifyFailure(error.sqlstate(), error.what()), Trimmed(error.what()));
-    } catch (const std::exception& error) {
-      throw PollFailure(ClassifyFailure("", error.what()), Trimmed(error.what()));
+    Conn conn(PQconnectdb(conninfo_.c_str()));
+    if (!conn) throw PollFailure(FailureReason::kOther, "libpq: out of memory");
+    if (PQstatus(conn.get()) != CONNECTION_OK) {
+      const std::string message = Trimmed(PQerrorMessage(conn.get()));
+      throw PollFailure(ClassifyFailure("", message), message);
     }
+    conn_ = std::move(conn);
+    GuardSession();
   }
 
   TargetSample Poll() override {
     if (!conn_) throw PollFailure(FailureReason::kOther, "session is not open");
     TargetSample sample;
+    Collect(sample, "settings", queries::kSettings,
+            [&](const Rows& rows) { sample.settings = ReadSettings(rows); });
+    Collect(sample, "activity", queries::kActivity,
+            [&](const Rows& rows) { sample.activity = ReadActivity(rows); });
+    Collect(sample, "databases", queries::kDatabases,
+            [&](const Rows& rows) { sample.databases = ReadLimits<DatabaseLimit>(rows); });
+    Collect(sample, "roles", queries::kRoles,
+            [&](const Rows& rows) { sample.roles = ReadLimits<RoleLimit>(rows); });
     Collect(
-        sample, "settings", [&](pqxx::result rows) { sample.settings = ReadSettings(rows); },
-        queries::kSettings);
-    Collect(
-        sample, "activity", [&](pqxx::result rows) { sample.activity = ReadActivity(rows); },
-        queries::kActivity);
-    Collect(
-        sample, "databases",
-        [&](pqxx::result rows) { sample.databases = ReadLimits<DatabaseLimit>(rows); },
-        queries::kDatabases);
-    Collect(
-        sample, "roles", [&](pqxx::result rows) { sample.roles = ReadLimits<RoleLimit>(rows); },
-        queries::kRoles);
+        sample, "login_role", queries::kLoginRoleByOid,
+        [&](const Rows& rows) { sample.login_role = ReadLoginRole(rows); }, role_oid_);
     CollectChurn(sample);
-    Collect(
-        sample, "visibility",
-        [&](pqxx::result rows) { sample.visibility_complete = rows.at(0).at(0).as<bool>(); },
-        queries::kVisibility);
-    Collect(
-        sample, "reserved_settings",
-        [&](pqxx::result rows) { sample.reserved_settings = ReadReservedSettings(rows); },
-        reserved_settings_sql_.c_str());
+    Collect(sample, "visibility", queries::kVisibility,
+            [&](const Rows& rows) { sample.visibility_complete = rows.Bool(0, 0); });
+    Collect(sample, "reserved_settings", reserved_settings_sql_.c_str(),
+            [&](const Rows& rows) { sample.reserved_settings = ReadReservedSettings(rows); });
     return sample;
   }
 
-  void Close() override {
-    try {
-      conn_.reset();
-    } catch (...) {  // closing a dead socket must never take the poller down
-    }
+  void Close() override { conn_.reset(); }
+
+  std::optional<AcceptProbeResult> ProbeAccept() override {
+    if (!endpoint_) return std::nullopt;
+    return pgconn::ProbeAccept(*endpoint_, probe_timeout_);
   }
 
  private:
-  // Issue 14: session counters (PostgreSQL 14+) and new sessions since the previous poll.
+  // Session counters (PostgreSQL 14+) and new sessions since the previous poll.
   void CollectChurn(TargetSample& sample) {
     if (sample.settings && sample.settings->server_version_num >= 140000) {
-      Collect(
-          sample, "database_sessions",
-          [&](pqxx::result rows) { sample.database_sessions = ReadDatabaseSessions(rows); },
-          queries::kDatabaseSessions);
+      Collect(sample, "database_sessions", queries::kDatabaseSessions,
+              [&](const Rows& rows) { sample.database_sessions = ReadDatabaseSessions(rows); });
     }
     const std::string churn_sql = ChurnQuery(last_server_now_);
-    Collect(
-        sample, "churn",
-        [&](pqxx::result rows) { sample.churn = ReadChurn(rows, last_server_now_); },
-        churn_sql.c_str());
+    Collect(sample, "churn", churn_sql.c_str(),
+            [&](const Rows& rows) { sample.churn = ReadChurn(rows, last_server_now_); });
   }
 
-  struct Lost {
-    bool deadline_fired = false;
-    std::string message;
-  };
+  // Settings a role (ALTER ROLE ... SET) could use to end our idle session, per version.
+  void GuardSession() {
+    const int version = PQserverVersion(conn_.get());
+    if (version >= 140000) MustRun(queries::kSessionGuardPg14);
+    if (version >= 170000) MustRun(queries::kSessionGuardPg17);
+    Exec oid = Run(queries::kLoginRoleOid, {});
+    if (oid.result && PQntuples(oid.result.get()) == 1) {
+      role_oid_ = PQgetvalue(oid.result.get(), 0, 0);
+    } else {
+      FailOpen(oid);
+    }
+  }
 
-  // Runs one query under the client-side deadline and records its outcome.
-  void Collect(TargetSample& sample, const char* name,
-               const std::function<void(pqxx::result)>& read, const char* sql) {
+  void MustRun(const char* sql) {
+    Exec exec = Run(sql, {});
+    if (!exec.result) FailOpen(exec);
+  }
+
+  [[noreturn]] void FailOpen(const Exec& exec) {
+    Close();
+    throw PollFailure(Classify(exec), "preparing the session failed: " + exec.error);
+  }
+
+  // Runs one statement under the client-side deadline; at most one parameter.
+  Exec Run(const char* sql, const std::optional<std::string>& param) {
+    Exec out;
+    {
+      auto guard = watchdog_.Arm(PQsocket(conn_.get()), Clock::now() + query_deadline_);
+      const char* values[1] = {param ? param->c_str() : nullptr};
+      out.result.reset(param
+                           ? PQexecParams(conn_.get(), sql, 1, nullptr, values, nullptr, nullptr, 0)
+                           : PQexec(conn_.get(), sql));
+      out.deadline_fired = guard.fired();
+    }
+    const auto status = out.result ? PQresultStatus(out.result.get()) : PGRES_FATAL_ERROR;
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return out;
+    if (out.result) {
+      out.error = Trimmed(PQresultErrorMessage(out.result.get()));
+      const char* state = PQresultErrorField(out.result.get(), PG_DIAG_SQLSTATE);
+      if (state) out.sqlstate = state;
+    }
+    out.result.reset();
+    out.lost = out.deadline_fired || PQstatus(conn_.get()) != CONNECTION_OK;
+    // On a dead connection the result holds only libpq's last line ("server closed the
+    // connection unexpectedly"); the server's FATAL message is in the connection's text.
+    if (out.lost || out.error.empty()) out.error = Trimmed(PQerrorMessage(conn_.get()));
+    return out;
+  }
+
+  FailureReason Classify(const Exec& exec) const {
+    if (exec.deadline_fired) return FailureReason::kTimeout;
+    const FailureReason reason = ClassifyFailure(exec.sqlstate, exec.error);
+    if (exec.lost && (reason == FailureReason::kOther || reason == FailureReason::kQueryError)) {
+      return FailureReason::kConnectionLost;
+    }
+    return reason;
+  }
+
+  // Runs one collector's query and records its outcome; a lost session ends the poll.
+  void Collect(TargetSample& sample, const char* name, const char* sql,
+               const std::function<void(const Rows&)>& read,
+               const std::optional<std::string>& param = std::nullopt) {
     CollectorOutcome outcome;
     outcome.name = name;
     const auto started = Clock::now();
-    std::optional<Lost> lost = RunGuarded(outcome, read, sql, started + query_deadline_);
+    Exec exec = Run(sql, param);
+    if (exec.result) {
+      try {
+        read(Rows(exec.result.get()));
+        outcome.success = true;
+      } catch (const std::exception& error) {
+        outcome.error = std::string("unreadable result: ") + error.what();
+      }
+    } else {
+      outcome.error = exec.error;
+    }
     outcome.duration_seconds = std::chrono::duration<double>(Clock::now() - started).count();
     sample.collectors.push_back(std::move(outcome));
-    // The guard is disarmed by now, so closing cannot race the watchdog on a reused fd.
-    if (lost) LoseSession(*lost);
+    if (exec.lost) LoseSession(exec);
   }
 
-  std::optional<Lost> RunGuarded(CollectorOutcome& outcome,
-                                 const std::function<void(pqxx::result)>& read, const char* sql,
-                                 Clock::time_point deadline) {
-    auto guard = watchdog_.Arm(conn_->sock(), deadline);
-    try {
-      pqxx::nontransaction tx(*conn_, outcome.name);
-      read(tx.exec(sql));
-      outcome.success = true;
-      return std::nullopt;
-    } catch (const pqxx::broken_connection& error) {
-      outcome.error = Trimmed(error.what());
-      return Lost{guard.fired(), outcome.error};
-    } catch (const std::exception& error) {
-      outcome.error = Trimmed(error.what());
-      if (guard.fired() || !conn_->is_open()) return Lost{guard.fired(), outcome.error};
-      return std::nullopt;
-    }
-  }
-
-  [[noreturn]] void LoseSession(const Lost& lost) {
+  [[noreturn]] void LoseSession(const Exec& exec) {
     Close();
-    if (lost.deadline_fired) {
+    if (exec.deadline_fired) {
       throw PollFailure(
           FailureReason::kTimeout,
           "no answer within " + std::to_string(query_deadline_.count()) + " ms; session dropped");
     }
-    throw PollFailure(ClassifyFailure("", lost.message), "session lost: " + lost.message);
+    throw PollFailure(Classify(exec), "session lost: " + exec.error);
   }
 
   std::string conninfo_;
   Millis query_deadline_;
-  std::string reserved_settings_sql_;
+  Millis probe_timeout_;
+  std::optional<AcceptEndpoint> endpoint_;
   DeadlineWatchdog& watchdog_;
-  std::unique_ptr<pqxx::connection> conn_;
+  Conn conn_;
+  std::string role_oid_;
+  std::string reserved_settings_sql_;
   std::optional<double> last_server_now_;  // previous churn poll's server time
 };
 

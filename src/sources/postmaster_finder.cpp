@@ -1,5 +1,6 @@
 // Finding a PostgreSQL server's postmaster in /proc, and the process table it is found in.
 #include <filesystem>
+#include <set>
 
 #include "process_scan_internal.h"
 
@@ -89,15 +90,25 @@ std::optional<int64_t> PostmasterFinder::ByCmdline(const std::string& data_dir,
   return std::nullopt;
 }
 
-std::optional<int64_t> PostmasterFinder::ByPort(uint16_t port, std::vector<ScanProblem>& pending,
-                                                ScanContext& context) {
-  for (const int64_t pid : context.table.Postmasters()) {
-    const auto lock = context.procfs.CwdPostmasterPid(pid);
-    if (!lock.value) {
-      if (lock.status != ReadStatus::kMissing) pending.push_back({"", lock.status, lock.path});
-      continue;
+// The postmaster holding the listening socket on `port`: only /proc/net/tcp and the fd links
+// of postgres processes are read (never another process's files), and nothing is reported,
+// since a process that turns out not to be the target's is none of our business.
+std::optional<int64_t> PostmasterFinder::ByPort(uint16_t port, ScanContext& context) {
+  const auto sockets = context.procfs.TcpSockets();
+  if (!sockets.value) return std::nullopt;
+  std::set<uint64_t> listening;
+  for (const TcpSocket& socket : *sockets.value) {
+    if (socket.state == TcpState::kListen && socket.local.port == port && socket.inode != 0) {
+      listening.insert(socket.inode);
     }
-    if (lock.value->pid == pid && lock.value->port == port) return pid;
+  }
+  if (listening.empty()) return std::nullopt;
+  for (const int64_t pid : context.table.Postmasters()) {
+    const auto fds = context.procfs.Fds(pid, true);
+    if (!fds.value) continue;
+    for (const uint64_t inode : fds.value->socket_inodes) {
+      if (listening.count(inode)) return pid;
+    }
   }
   return std::nullopt;
 }
@@ -131,7 +142,7 @@ std::optional<int64_t> PostmasterFinder::ForTarget(const TargetLocation& locatio
     if (pid) return Remember(location.target, *pid, context);
   }
   if (auto pid = Remembered(location.target, context)) return pid;
-  if (auto pid = ByPort(location.port, pending, context)) {
+  if (auto pid = ByPort(location.port, context)) {
     return Remember(location.target, *pid, context);
   }
   Flush(pending, group, context);

@@ -56,7 +56,7 @@ class PostmasterFinder {
   std::optional<int64_t> ByPidFile(const std::string& path, const std::string& group,
                                    ScanContext& context);
   // A local target's server: through data_directory when a poll read it, else the one found
-  // before, else the postmaster whose postmaster.pid (in its cwd) names the target's port.
+  // before, else the postmaster that holds the listening socket on the target's port.
   std::optional<int64_t> ForTarget(const TargetLocation& location, const ServerSettings* settings,
                                    const std::string& group, ScanContext& context);
 
@@ -68,8 +68,7 @@ class PostmasterFinder {
   std::optional<int64_t> FromPidFile(const ProcRead<std::string>& read,
                                      std::vector<ScanProblem>& pending, ScanContext& context);
   std::optional<int64_t> ByCmdline(const std::string& data_dir, ScanContext& context);
-  std::optional<int64_t> ByPort(uint16_t port, std::vector<ScanProblem>& pending,
-                                ScanContext& context);
+  std::optional<int64_t> ByPort(uint16_t port, ScanContext& context);
   std::optional<int64_t> Remembered(const std::string& target, ScanContext& context);
   int64_t Remember(const std::string& target, int64_t pid, ScanContext& context);
 

@@ -99,4 +99,16 @@ inline std::string ReservedSettingsQuery(const std::vector<std::string>& names) 
          "]::text[]) AS s(name)";
 }
 
+// Run once per new session, before any poll: keeps the role's settings from ending our idle
+// session (the startup options already override statement/lock/idle-in-transaction ones).
+inline constexpr const char* kSessionGuardPg14 = "SET idle_session_timeout = 0";
+inline constexpr const char* kSessionGuardPg17 = "SET transaction_timeout = 0";
+inline constexpr const char* kLoginRoleOid =
+    "SELECT oid FROM pg_roles WHERE rolname = session_user";
+
+// Our role by the oid read at login (a dropped role has no row; session_user would error).
+inline constexpr const char* kLoginRoleByOid = R"SQL(
+SELECT rolcanlogin, coalesce(rolvaliduntil < now(), false) AS expired FROM pg_roles WHERE oid = $1
+)SQL";
+
 }  // namespace pgconn::queries

@@ -47,6 +47,45 @@ TEST(ClassifyFailureTest, OtherSqlErrorsAreQueryErrors) {
   EXPECT_EQ(ClassifyFailure("", "something odd"), FailureReason::kOther);
 }
 
+TEST(ClassifyFailureTest, LostSessionsNameTheirCause) {
+  EXPECT_EQ(ClassifyFailure("57P01",
+                            "FATAL:  terminating connection due to administrator command\n"
+                            "server closed the connection unexpectedly"),
+            FailureReason::kTerminated);
+  EXPECT_EQ(ClassifyFailure("", "FATAL:  terminating connection due to idle-session timeout"),
+            FailureReason::kTerminated);
+  EXPECT_EQ(ClassifyFailure("", "FATAL:  the database system is shutting down"),
+            FailureReason::kServerShutdown);
+  EXPECT_EQ(ClassifyFailure("57P02", "x"), FailureReason::kServerShutdown);
+  EXPECT_EQ(ClassifyFailure("",
+                            "server closed the connection unexpectedly\n\tThis probably means "
+                            "the server terminated abnormally"),
+            FailureReason::kConnectionLost);
+  EXPECT_EQ(ClassifyFailure("", "no connection to the server"), FailureReason::kConnectionLost);
+}
+
+TEST(ClassifyFailureTest, MissingDatabaseOrRole) {
+  EXPECT_EQ(ClassifyFailure("",
+                            "connection to server at \"127.0.0.1\", port 5 failed: FATAL:  "
+                            "database \"shop\" does not exist"),
+            FailureReason::kDatabaseMissing);
+  EXPECT_EQ(ClassifyFailure("", "FATAL:  role \"mon\" does not exist"),
+            FailureReason::kRoleMissing);
+  EXPECT_EQ(ClassifyFailure("", "FATAL:  role \"mon\" is not permitted to log in"),
+            FailureReason::kRoleMissing);
+  // A missing relation is still a query error, not a missing database.
+  EXPECT_EQ(ClassifyFailure("42P01", "relation \"x\" does not exist"), FailureReason::kQueryError);
+}
+
+TEST(IsSessionLossTest, OnlyEndingsOfAnOpenSession) {
+  EXPECT_TRUE(IsSessionLoss(FailureReason::kTerminated));
+  EXPECT_TRUE(IsSessionLoss(FailureReason::kConnectionLost));
+  EXPECT_TRUE(IsSessionLoss(FailureReason::kServerShutdown));
+  EXPECT_TRUE(IsSessionLoss(FailureReason::kTimeout));
+  EXPECT_FALSE(IsSessionLoss(FailureReason::kAuth));
+  EXPECT_FALSE(IsSessionLoss(FailureReason::kTooManyConnections));
+}
+
 TEST(FailureReasonNameTest, EveryReasonHasADistinctName) {
   std::set<std::string_view> names;
   for (auto reason : kAllFailureReasons) names.insert(FailureReasonName(reason));

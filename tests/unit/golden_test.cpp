@@ -58,6 +58,8 @@ TargetStatus FixedUpStatus() {
   status.poll_duration_seconds = 0.004;
   status.last_success_unix = 1700000000;
   status.error_counts[static_cast<size_t>(FailureReason::kQueryError)] = 1;
+  status.sample->login_role = LoginRoleCheck{true, true, false};
+  status.accept_probe = AcceptProbeResult{true, 0.0012, ""};
   return status;
 }
 
@@ -67,6 +69,7 @@ TargetStatus FixedDownStatus() {
   status.poll_duration_seconds = 2.25;
   status.last_failure = FailureReason::kTooManyConnections;
   status.error_counts[static_cast<size_t>(FailureReason::kTooManyConnections)] = 7;
+  status.accept_probe = AcceptProbeResult{false, 3, "no answer before the probe deadline"};
   return status;
 }
 

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <deque>
+#include <sstream>
 
 namespace pgconn {
 namespace {
@@ -62,15 +64,20 @@ TargetConfig Target() {
   return target;
 }
 
-TEST(BackoffDelayTest, DoublesPerFailureUpToTheCap) {
+TEST(BackoffDelayTest, FirstRetriesAreFastThenDoubleUpToTheCap) {
   const Millis second(1000);
-  EXPECT_EQ(BackoffDelay(second, 1, 1.0), Millis(1000));
-  EXPECT_EQ(BackoffDelay(second, 2, 1.0), Millis(2000));
-  EXPECT_EQ(BackoffDelay(second, 4, 1.0), Millis(8000));
+  for (int failures = 1; failures <= kFastRetries; ++failures) {
+    EXPECT_EQ(BackoffDelay(second, failures, 1.0), Millis(1000)) << failures;
+  }
+  EXPECT_EQ(BackoffDelay(second, kFastRetries + 1, 1.0), Millis(2000));
+  EXPECT_EQ(BackoffDelay(second, kFastRetries + 3, 1.0), Millis(8000));
   EXPECT_EQ(BackoffDelay(second, 30, 1.0), Millis(8000));  // 8 x interval
+  // At a long interval the first retries come 5 s apart, so recovery is seen within 5 s.
+  EXPECT_EQ(BackoffDelay(Millis(15000), 1, 1.0), Millis(5000));
   EXPECT_EQ(BackoffDelay(Millis(15000), 30, 1.0), Millis(60000));
-  EXPECT_EQ(BackoffDelay(Millis(120000), 5, 1.0), Millis(120000));  // never below the interval
+  EXPECT_EQ(BackoffDelay(Millis(120000), 30, 1.0), Millis(120000));  // never below the interval
   EXPECT_EQ(BackoffDelay(second, 1, 0.8), Millis(800));
+  EXPECT_EQ(BackoffDelay(second, 1, 1.2), Millis(1000));  // jitter never slows a fast retry
 }
 
 TEST(TargetPollerTest, CountsFailuresByReasonAndRecovers) {
@@ -91,10 +98,10 @@ TEST(TargetPollerTest, CountsFailuresByReasonAndRecovers) {
   EXPECT_EQ(published, std::vector<bool>{false});
 }
 
-TEST(TargetPollerTest, ReconnectsAfterALostSessionAndKeepsOneSession) {
+TEST(TargetPollerTest, ALostSessionIsReplacedWithinTheSamePoll) {
   std::atomic<int> opens{0};
   std::deque<ScriptedSession::Step> steps = {
-      {}, {}, {std::nullopt, FailureReason::kTimeout, true}, {}, {}};
+      {}, {}, {std::nullopt, FailureReason::kTerminated, true}, {}, {}};
   TargetPoller poller(
       Target(), std::make_unique<ScriptedSession>(steps, &opens), Millis(1000),
       [](const TargetConfig&, const TargetStatus&) {}, NullLog());
@@ -102,11 +109,59 @@ TEST(TargetPollerTest, ReconnectsAfterALostSessionAndKeepsOneSession) {
   EXPECT_TRUE(poller.PollOnce().up);
   EXPECT_EQ(opens, 1);  // a healthy session is reused, never reopened per poll
   const TargetStatus& lost = poller.PollOnce();
-  EXPECT_FALSE(lost.up);
-  EXPECT_EQ(lost.error_counts[static_cast<size_t>(FailureReason::kTimeout)], 1u);
+  EXPECT_TRUE(lost.up);  // reconnected at once, the poll still succeeded
+  EXPECT_EQ(lost.error_counts[static_cast<size_t>(FailureReason::kTerminated)], 1u);
+  EXPECT_EQ(opens, 2);
   EXPECT_TRUE(poller.PollOnce().up);
   EXPECT_EQ(opens, 2);
-  EXPECT_TRUE(poller.PollOnce().last_success_unix.has_value());
+}
+
+TEST(TargetPollerTest, RetriesOnlyOnceAndNotForRefusals) {
+  std::atomic<int> opens{0};
+  std::deque<ScriptedSession::Step> steps = {{},
+                                             {std::nullopt, FailureReason::kTimeout, true},
+                                             {std::nullopt, FailureReason::kTimeout, true},
+                                             {std::nullopt, FailureReason::kAuth, true},
+                                             {}};
+  TargetPoller poller(
+      Target(), std::make_unique<ScriptedSession>(steps, &opens), Millis(1000),
+      [](const TargetConfig&, const TargetStatus&) {}, NullLog());
+  EXPECT_TRUE(poller.PollOnce().up);
+  const TargetStatus& down = poller.PollOnce();  // lost, retried once, lost again
+  EXPECT_FALSE(down.up);
+  EXPECT_EQ(down.error_counts[static_cast<size_t>(FailureReason::kTimeout)], 2u);
+  EXPECT_EQ(opens, 2);
+  EXPECT_EQ(poller.PollOnce().last_failure, FailureReason::kAuth);  // no retry for a refusal
+  EXPECT_EQ(opens, 3);
+  EXPECT_TRUE(poller.PollOnce().up);
+}
+
+TEST(TargetPollerTest, LogsEveryChangeOfReasonButNotRepeats) {
+  std::ostringstream lines;
+  auto log = std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+  log->set_pattern("%v");
+  std::atomic<int> opens{0};
+  std::deque<ScriptedSession::Step> steps = {
+      {},
+      {std::nullopt, FailureReason::kAuth, true},
+      {std::nullopt, FailureReason::kAuth, true},
+      {std::nullopt, FailureReason::kTooManyConnections, true},
+      {},
+      {std::nullopt, FailureReason::kAuth, true},
+      {}};
+  TargetPoller poller(
+      Target(), std::make_unique<ScriptedSession>(steps, &opens), Millis(1000),
+      [](const TargetConfig&, const TargetStatus&) {}, log);
+  for (int i = 0; i < 7; ++i) poller.PollOnce();
+  // up, down(auth), down(too_many), up (a recovery always follows a logged failure); then
+  // down(auth) and up again within the minute are held back and counted on the next line of
+  // their kind.
+  EXPECT_EQ(lines.str(),
+            "target t is up (host=db)\n"
+            "target t is down (auth): lost\n"
+            "target t is down (too_many_connections): lost\n"
+            "target t is up (host=db)\n");
 }
 
 TEST(TargetPollerTest, FailedEssentialCollectorMarksTargetDownAsQueryError) {

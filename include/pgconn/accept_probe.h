@@ -1,0 +1,37 @@
+// "Can a new client connect right now?" without taking a connection slot: connect to the
+// postmaster and send a GSSENCRequest (the SSLRequest's sibling, PostgreSQL 12+). The
+// postmaster must accept and fork a child, and the child must read the packet and answer
+// 'G' or 'N'; then we close, before any startup packet, so no backend is ever set up,
+// nothing shows in pg_stat_activity, and nothing is logged (only "connection received" with
+// log_connections = on).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "pgconn/config.h"
+
+namespace pgconn {
+
+struct AcceptProbeResult {
+  bool accepting = false;
+  double duration_seconds = 0;
+  std::string error;  // why not accepting; empty when accepting
+};
+
+// Where the probe connects: a TCP host (name or address) and port, or a Unix socket path.
+struct AcceptEndpoint {
+  std::string host;         // empty for a Unix socket
+  std::string socket_path;  // "<dir>/.s.PGSQL.<port>" for a Unix socket host
+  std::string port = "5432";
+};
+
+// The first server of the target's DSN (libpq's defaults where it says nothing); nullopt when
+// the DSN does not parse.
+std::optional<AcceptEndpoint> AcceptEndpointFor(const TargetConfig& target);
+
+// Connects, sends a GSSENCRequest and waits for the one-byte answer, all within `timeout`.
+AcceptProbeResult ProbeAccept(const AcceptEndpoint& endpoint, std::chrono::milliseconds timeout);
+
+}  // namespace pgconn
