@@ -87,6 +87,7 @@ struct TargetConfig {
   int max_connection_series = 100;  // cap on pgconn_connections series before folding
   ReserveConfig reserve;
   std::vector<PoolConfig> pools;  // the [[pool]] entries bound to this target, file order
+  bool via_pgbouncer = false;     // a pooled database behind PgBouncer: never send `options`
 };
 
 // [[process]]: processes on this host whose fds and sockets to the targets are watched.
@@ -99,13 +100,23 @@ struct ProcessConfig {
   std::string target;  // optional: the [[target]] this PostgreSQL server serves
 };
 
+// [[pgbouncer]]: one PgBouncer admin console (dbname=pgbouncer). `console` carries name, dsn,
+// password and timeouts (via_pgbouncer is always true: no `options` is sent).
+struct PgbouncerConfig {
+  TargetConfig console;
+  std::string target;  // optional: the [[target]] (PostgreSQL server) it pools for
+  const std::string& name() const { return console.name; }
+};
+
 struct Config {
   std::string source_path;
   ExporterConfig exporter;
   std::vector<TargetConfig> targets;
   std::vector<ProcessConfig> processes;
   WebConfig web;  // from --web.config.file; no users means no authentication
+  std::vector<PgbouncerConfig> pgbouncers;     // [[pgbouncer]], file order
 };
+
 
 // Thrown for every invalid configuration; what() is "file:line:column: message".
 class ConfigError : public std::runtime_error {

@@ -9,6 +9,7 @@
 #include "pgconn/config.h"
 #include "pgconn/deadline_watchdog.h"
 #include "pgconn/http_server.h"
+#include "pgconn/pgbouncer_poller.h"
 #include "pgconn/poller.h"
 #include "pgconn/process_watcher.h"
 #include "pgconn/snapshot.h"
@@ -37,9 +38,14 @@ class Exporter {
   const SnapshotStore& store() const { return store_; }
   // Each polled target with the status its last PollAllOnce left, in config order (for `plan`).
   std::vector<std::pair<TargetConfig, TargetStatus>> LastPolled() const;
+  // Each [[pgbouncer]] with the status its last PollAllOnce left, in config order.
+  std::vector<std::pair<PgbouncerConfig, PgbouncerStatus>> LastPolledPgbouncers() const;
 
  private:
   Families ExporterFamilies() const;
+  // The one place a [[pgbouncer]] poller is made (start-up, and reload later).
+  std::unique_ptr<PgbouncerPoller> MakePgbouncerPoller(const PgbouncerConfig& pgbouncer);
+  void PollPgbouncersOnce();
 
   Config config_;
   std::shared_ptr<spdlog::logger> log_;
@@ -50,6 +56,8 @@ class Exporter {
   std::vector<std::unique_ptr<TargetPoller>> pollers_;
   std::vector<TargetStatus> last_statuses_;  // filled by PollAllOnce, aligned with pollers_
   std::unique_ptr<ProcessWatcher> process_watcher_;
+  std::vector<std::unique_ptr<PgbouncerPoller>> pgbouncer_pollers_;
+  std::vector<PgbouncerStatus> last_pgbouncer_statuses_;  // aligned with pgbouncer_pollers_
   std::unique_ptr<HttpServer> http_;
 };
 

@@ -50,12 +50,17 @@ Exporter::Exporter(Config config, std::shared_ptr<spdlog::logger> log)
       std::make_unique<ProcessScanner>(config_.exporter.procfs, config_.processes, config_.targets),
       facts_, config_.exporter.poll_interval,
       [this](Families families) { assembler_.UpdateExtra("process", std::move(families)); }, log_);
+  for (const auto& pgbouncer : config_.pgbouncers) {
+    pgbouncer_pollers_.push_back(MakePgbouncerPoller(pgbouncer));
+  }
   assembler_.PublishNow();
 }
 
 Exporter::~Exporter() {
   http_.reset();
   for (auto& poller : pollers_) poller->RequestStop();
+  for (auto& poller : pgbouncer_pollers_) poller->RequestStop();
+  pgbouncer_pollers_.clear();
   process_watcher_.reset();
   pollers_.clear();
 }
@@ -79,6 +84,9 @@ void Exporter::Start() {
   const Millis step = std::min(Millis(25), config_.exporter.poll_interval / targets);
   for (size_t i = 0; i < pollers_.size(); ++i) pollers_[i]->Start(step * static_cast<int>(i));
   process_watcher_->Start();
+  for (size_t i = 0; i < pgbouncer_pollers_.size(); ++i) {
+    pgbouncer_pollers_[i]->Start(step * static_cast<int>(pollers_.size() + i));
+  }
 }
 
 bool Exporter::PollAllOnce() {
@@ -91,6 +99,7 @@ bool Exporter::PollAllOnce() {
       up[i] = last_statuses_[i].up ? 1 : 0;
     });
   }
+  PollPgbouncersOnce();
   for (auto& thread : threads) thread.join();
   process_watcher_->ScanOnce();  // after the polls, so it knows their data_directory
   assembler_.PublishNow();
@@ -101,6 +110,30 @@ std::vector<std::pair<TargetConfig, TargetStatus>> Exporter::LastPolled() const 
   std::vector<std::pair<TargetConfig, TargetStatus>> polled;
   for (size_t i = 0; i < pollers_.size() && i < last_statuses_.size(); ++i) {
     polled.emplace_back(pollers_[i]->target(), last_statuses_[i]);
+  }
+  return polled;
+}
+
+std::unique_ptr<PgbouncerPoller> Exporter::MakePgbouncerPoller(const PgbouncerConfig& pgbouncer) {
+  // Published as an extra part of its own, so its families follow the targets'.
+  return std::make_unique<PgbouncerPoller>(
+      pgbouncer, MakePgbouncerSession(pgbouncer, watchdog_), config_.exporter.poll_interval,
+      [this](const PgbouncerConfig& polled, const PgbouncerStatus& status) {
+        assembler_.UpdateExtra("pgbouncer " + polled.name(), MapPgbouncer(polled, status));
+      },
+      log_);
+}
+
+// Sequential: a console answers in milliseconds; a dead one costs its connect_timeout.
+void Exporter::PollPgbouncersOnce() {
+  last_pgbouncer_statuses_.clear();
+  for (auto& poller : pgbouncer_pollers_) last_pgbouncer_statuses_.push_back(poller->PollOnce());
+}
+
+std::vector<std::pair<PgbouncerConfig, PgbouncerStatus>> Exporter::LastPolledPgbouncers() const {
+  std::vector<std::pair<PgbouncerConfig, PgbouncerStatus>> polled;
+  for (size_t i = 0; i < pgbouncer_pollers_.size() && i < last_pgbouncer_statuses_.size(); ++i) {
+    polled.emplace_back(pgbouncer_pollers_[i]->config(), last_pgbouncer_statuses_[i]);
   }
   return polled;
 }

@@ -41,6 +41,7 @@ constexpr SectionSpec kSections[] = {
     {"target", ReadTargetSections, kNoTargets},
     {"pool", ReadPoolSections, ""},
     {"process", ReadProcessSections, ""},
+    {"pgbouncer", ReadPgbouncerSections, ""},
 };
 
 const SectionSpec* FindSection(std::string_view name) {
