@@ -114,9 +114,8 @@ struct Config {
   std::vector<TargetConfig> targets;
   std::vector<ProcessConfig> processes;
   WebConfig web;  // from --web.config.file; no users means no authentication
-  std::vector<PgbouncerConfig> pgbouncers;     // [[pgbouncer]], file order
+  std::vector<PgbouncerConfig> pgbouncers;  // [[pgbouncer]], file order
 };
-
 
 // Thrown for every invalid configuration; what() is "file:line:column: message".
 class ConfigError : public std::runtime_error {

@@ -74,10 +74,16 @@ std::vector<Limit> ReadLimits(const pqxx::result& rows) {
   return limits;
 }
 
+std::string BuildPgbouncerConninfo(TargetConfig target) {
+  target.via_pgbouncer = true;
+  return BuildConninfo(target);
+}
+
 class PostgresSession final : public TargetSession {
  public:
   PostgresSession(const TargetConfig& target, DeadlineWatchdog& watchdog)
       : conninfo_(BuildConninfo(target)),
+        pgbouncer_conninfo_(BuildPgbouncerConninfo(target)),
         query_deadline_(target.query_timeout + kClientDeadlineGrace),
         watchdog_(watchdog) {}
 
@@ -90,8 +96,17 @@ class PostgresSession final : public TargetSession {
     } catch (const pqxx::sql_error& error) {
       throw PollFailure(ClassifyFailure(error.sqlstate(), error.what()), Trimmed(error.what()));
     } catch (const std::exception& error) {
+      if (SwitchToPgbouncerConninfo(error.what())) return Open();
       throw PollFailure(ClassifyFailure("", error.what()), Trimmed(error.what()));
     }
+  }
+
+  // PgBouncer's default config refuses `options`: the target is a pooled database.
+  bool SwitchToPgbouncerConninfo(const std::string& message) {
+    if (message.find("unsupported startup parameter: options") == std::string::npos) return false;
+    if (conninfo_ == pgbouncer_conninfo_) return false;
+    conninfo_ = pgbouncer_conninfo_;
+    return true;
   }
 
   TargetSample Poll() override {
@@ -169,6 +184,7 @@ class PostgresSession final : public TargetSession {
   }
 
   std::string conninfo_;
+  std::string pgbouncer_conninfo_;  // without `options`
   Millis query_deadline_;
   DeadlineWatchdog& watchdog_;
   std::unique_ptr<pqxx::connection> conn_;
