@@ -10,6 +10,7 @@
 #include "pgconn/config.h"
 #include "pgconn/exporter.h"
 #include "pgconn/logging.h"
+#include "pgconn/pgbouncer_plan.h"
 #include "pgconn/plan_render.h"
 
 namespace pgconn {
@@ -49,7 +50,7 @@ std::optional<PlanFlags> ParsePlanFlags(const std::vector<std::string>& args, Pl
   return flags;
 }
 
-std::vector<CapacityPlan> PollAndPlan(Config config) {
+std::vector<CapacityPlan> PollAndPlan(Config config, std::vector<PgbouncerBudgetPlan>& budgets) {
   // Plan output is for people: keep routine info lines off the terminal.
   auto log =
       MakeLogger(std::max(config.exporter.log_level, LogLevel::kWarn), config.exporter.log_format);
@@ -58,6 +59,9 @@ std::vector<CapacityPlan> PollAndPlan(Config config) {
   std::vector<CapacityPlan> plans;
   for (const auto& [target, status] : exporter.LastPolled()) {
     plans.push_back(ComputeCapacityPlan(target, status));
+  }
+  for (const auto& [pgbouncer, status] : exporter.LastPolledPgbouncers()) {
+    if (auto budget = PlanPgbouncerBudget(pgbouncer, status, plans)) budgets.push_back(*budget);
   }
   return plans;
 }
@@ -78,9 +82,15 @@ int RunPlanCommand(const std::vector<std::string>& args, const std::string& defa
     return 0;
   }
   try {
-    const std::vector<CapacityPlan> plans = PollAndPlan(LoadConfigFile(flags->config_file));
-    std::cout << (flags->json ? RenderPlanJson(plans) : RenderPlanText(plans)) << std::flush;
-    return PlanExitCode(plans);
+    std::vector<PgbouncerBudgetPlan> budgets;
+    const std::vector<CapacityPlan> plans =
+        PollAndPlan(LoadConfigFile(flags->config_file), budgets);
+    std::cout << (flags->json ? RenderPlanJson(plans) : RenderPlanText(plans));
+    if (!flags->json) std::cout << RenderPgbouncerBudgetsText(budgets);
+    std::cout << std::flush;
+    const int code = PlanExitCode(plans);
+    const int budget_code = PgbouncerBudgetExitCode(budgets);
+    return (code == 1 || budget_code == 1) ? 1 : std::max(code, budget_code);
   } catch (const ConfigError& config_error) {
     std::cerr << config_error.what() << "\n";
   } catch (const std::exception& other) {
