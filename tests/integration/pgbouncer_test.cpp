@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <thread>
 
 #include "support/scenario.h"
 #include "support/test_pgbouncer.h"
@@ -13,6 +14,13 @@ namespace {
 constexpr int kPoolSize = 2;
 constexpr int kClients = 6;  // kPoolSize busy, the rest queue in PgBouncer
 constexpr int kUsable = 37;  // 40 - 3 superuser-reserved
+
+PgbouncerOptions SmallPool(int size = kPoolSize, int reserve = 0) {
+  PgbouncerOptions options;
+  options.default_pool_size = size;
+  options.reserve_pool_size = reserve;
+  return options;
+}
 
 Labels Bouncer(Labels extra = {}) {
   extra["pgbouncer"] = "bouncer";
@@ -51,7 +59,7 @@ double Clients(const Metrics& m, const std::string& state) {
 
 TEST_F(PgbouncerTest, ClientsQueueBehindAFullPoolAndDrainAfter) {
   TestPostgres& pg = Server();
-  TestPgbouncer bouncer(pg, PgbouncerOptions{kPoolSize});
+  TestPgbouncer bouncer(pg, SmallPool());
   ExporterProcess exporter(MainConfig(pg, "300ms") +
                            PgbouncerToml("bouncer", bouncer.Dsn(), "target = \"main\"\n"));
   Metrics m;
@@ -100,7 +108,7 @@ TEST_F(PgbouncerTest, ClientsQueueBehindAFullPoolAndDrainAfter) {
 // and a pooled [[target]] (detected, or via_pgbouncer = true) must still be up.
 TEST_F(PgbouncerTest, DefaultConfigServesTheConsoleAndPooledTargets) {
   TestPostgres& pg = Server();
-  TestPgbouncer bouncer(pg, PgbouncerOptions{kPoolSize});
+  TestPgbouncer bouncer(pg, SmallPool());
   ExporterProcess exporter(
       ExporterToml("300ms") + TargetToml("detected", bouncer.Dsn(kExporterRole, "postgres")) +
       TargetToml("declared", bouncer.Dsn(kExporterRole, "postgres"), "via_pgbouncer = true\n") +
@@ -121,8 +129,8 @@ TEST_F(PgbouncerTest, DefaultConfigServesTheConsoleAndPooledTargets) {
 // The exporter keeps exactly one console session, poll after poll.
 TEST_F(PgbouncerTest, HoldsExactlyOneConsoleSession) {
   TestPostgres& pg = Server();
-  TestPgbouncer bouncer(pg, PgbouncerOptions{kPoolSize});
-  ExporterProcess exporter(ExporterToml("200ms") + PgbouncerToml("bouncer", bouncer.Dsn()));
+  TestPgbouncer bouncer(pg, SmallPool());
+  ExporterProcess exporter(MainConfig(pg, "200ms") + PgbouncerToml("bouncer", bouncer.Dsn()));
   Metrics m;
   ASSERT_TRUE(exporter.ScrapeUntil(
       [](const Metrics& s) {
@@ -144,7 +152,7 @@ TEST_F(PgbouncerTest, HoldsExactlyOneConsoleSession) {
 
 TEST_F(PgbouncerTest, DownAndRefusedAreReportedWithTheirReason) {
   TestPostgres& pg = Server();
-  TestPgbouncer bouncer(pg, PgbouncerOptions{kPoolSize});
+  TestPgbouncer bouncer(pg, SmallPool());
   const std::string dead =
       "host=127.0.0.1 port=" + std::to_string(PickFreePort()) + " dbname=pgbouncer user=x";
   ExporterOptions options;
@@ -173,14 +181,14 @@ TEST_F(PgbouncerTest, DownAndRefusedAreReportedWithTheirReason) {
 TEST_F(PgbouncerTest, PlanFlagsABudgetAboveTheServersUsableConnections) {
   TestPostgres& pg = Server();
   // Two databases x (30 + 10) = 80 server connections, against 37 usable.
-  TestPgbouncer bouncer(pg, PgbouncerOptions{30, 10});
+  TestPgbouncer bouncer(pg, SmallPool(30, 10));
   TempDir dir("pgconn-pgb-plan-");
   const std::string path = dir.File("plan.toml");
   WriteFile(path,
             MainConfig(pg, "1s") + PgbouncerToml("bouncer", bouncer.Dsn(), "target = \"main\"\n"));
   const ProcessResult plan = RunExporter({"plan", "--config.file", path});
   EXPECT_EQ(plan.exit_code, 1) << plan.out << plan.err;
-  for (const std::string line :
+  for (const std::string& line :
        {"pgbouncer bouncer -> target main: EXCEEDS THE SERVER (short by " +
             std::to_string(80 - kUsable) + ")",
         std::string("server connection budget (pool_size + reserve_pool per pool)  80"),
