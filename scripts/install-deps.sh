@@ -35,6 +35,7 @@ PACKAGES=(
   libbenchmark-dev
   postgresql-15
   prometheus # promtool
+  pgbouncer  # tests/integration/pgbouncer_test.cpp, demo; its service must not start
   # rules, dashboards and deploy checks
   jq
   yq
