@@ -24,7 +24,12 @@ pool_mode = transaction
 default_pool_size = 2
 EOF
   if [ "$(id -u)" = 0 ]; then chown -R postgres "$dir"; fi
-  pgt_spawn pgbouncer pgt_as_postgres "$bin" "$dir/pgbouncer.ini"
+  # setpriv execs (runuser would fork, and pgt_cleanup's SIGTERM would not reach PgBouncer).
+  if [ "$(id -u)" = 0 ]; then
+    pgt_spawn pgbouncer setpriv --reuid=postgres --regid=postgres --init-groups "$bin" "$dir/pgbouncer.ini"
+  else
+    pgt_spawn pgbouncer "$bin" "$dir/pgbouncer.ini"
+  fi
   local _
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$PGT_PGBOUNCER_PORT") 2>/dev/null; then
