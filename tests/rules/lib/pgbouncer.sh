@@ -2,17 +2,21 @@
 # A Debian PgBouncer in front of the pgt_pg_start server (transaction pooling, pool of 2), and
 # the [[pgbouncer]] table for the exporter config. Source after tests/rules/lib/pg.sh.
 
-# pgt_pgbouncer_start: listens on 127.0.0.1:$PGT_PGBOUNCER_PORT; stopped by pgt_cleanup.
+# pgt_pgbouncer_start [DATABASE_LINE]: listens on 127.0.0.1:$PGT_PGBOUNCER_PORT; stopped by
+# pgt_cleanup. DATABASE_LINE is one more [databases] entry (e.g. a "* = ..." wildcard).
 pgt_pgbouncer_start() {
+  local extra_database="${1:-}"
   local bin="${PGT_PGBOUNCER_BIN:-/usr/sbin/pgbouncer}"
   [ -x "$bin" ] || pgt_die "pgbouncer not found (Debian package pgbouncer; scripts/install-deps.sh)"
   local dir="$PGT_ROOT/pgbouncer"
   mkdir -p "$dir"
   PGT_PGBOUNCER_PORT="$(pgt_free_port)"
-  printf '"pgconn_exporter" "%s"\n' "$PGT_EXPORTER_PASSWORD" >"$dir/users.txt"
+  printf '"pgconn_exporter" "%s"\n"app" "%s"\n' "$PGT_EXPORTER_PASSWORD" "$PGT_APP_PASSWORD" \
+    >"$dir/users.txt"
   cat >"$dir/pgbouncer.ini" <<EOF
 [databases]
 postgres = host=127.0.0.1 port=$PGT_PORT dbname=postgres
+$extra_database
 [pgbouncer]
 listen_addr = 127.0.0.1
 listen_port = $PGT_PGBOUNCER_PORT
