@@ -6,6 +6,7 @@
 
 #include "pgconn/config.h"
 #include "pgconn/conninfo.h"
+#include "pgconn/database_url.h"
 #include "pgconn/pgbouncer_metrics.h"
 #include "pgconn/pgbouncer_plan.h"
 #include "pgconn/render.h"
@@ -74,6 +75,25 @@ TEST(PgbouncerConfigTest, RejectsUnknownTargetsKeysAndInlinePasswords) {
                           "[[pgbouncer]]\nname = \"a\"\ndsn = \"dbname=pgbouncer\"\n")
                 .find("duplicate"),
             std::string::npos);
+}
+
+TEST(PgbouncerConfigTest, PrismaPgbouncerTrueIsUnderstood) {
+  std::string error;
+  const auto url =
+      ParseDatabaseUrl("postgresql://u:p@pgb:6432/app?pgbouncer=true&connection_limit=7", &error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_TRUE(url->pgbouncer);
+  EXPECT_EQ(url->connection_limit, 7);
+  EXPECT_FALSE(ParseDatabaseUrl("postgresql://pgb/app?pgbouncer=false", &error)->pgbouncer);
+  const Config config = ParseConfig(
+      std::string(kTarget) +
+          "[[pool]]\nname = \"web\"\ntarget = \"main\"\n"
+          "database_url = \"postgresql://u:p@pgb:6432/app?pgbouncer=true&connection_limit=7\"\n",
+      "t.toml");
+  const PoolConfig& pool = config.targets[0].pools.at(0);
+  EXPECT_EQ(pool.size, 7);
+  EXPECT_NE(pool.size_source.find("pgbouncer=true: a pool of PgBouncer clients"), std::string::npos)
+      << pool.size_source;
 }
 
 PgbouncerPool Pool(std::string database, std::string user, int64_t active, int64_t waiting,
