@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "pgconn/config.h"
+#include "pgconn/poll_loop.h"
 #include "pgconn/target_metrics.h"
 #include "pgconn/target_session.h"
 
@@ -44,24 +45,17 @@ class TargetPoller {
   const TargetConfig& target() const { return target_; }
 
  private:
-  void Run(Millis first_delay);
   void Record(const TargetSample& sample);
   void RecordFailure(FailureReason reason, const std::string& message);
   void LogTransition(bool was_up);
 
   TargetConfig target_;
   std::unique_ptr<TargetSession> session_;
-  Millis interval_;
   Publish publish_;
   std::shared_ptr<spdlog::logger> log_;
   TargetStatus status_;
   int consecutive_failures_ = 0;
-  std::mt19937 random_;
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  PollLoop loop_;  // the schedule shared with the PgBouncer pollers; last, so it stops first
 };
 
 }  // namespace pgconn
