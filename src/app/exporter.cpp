@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "pgconn/self_process.h"
@@ -22,6 +23,13 @@ Config KeepShardTargets(Config config, spdlog::logger* log) {
   const ShardConfig& shard = *config.exporter.shard;
   const size_t configured = config.targets.size();
   config.targets = TargetsInShard(config.targets, shard);
+  // A PgBouncer console too belongs to one shard, so a fleet holds one session to it.
+  auto& bouncers = config.pgbouncers;
+  bouncers.erase(std::remove_if(bouncers.begin(), bouncers.end(),
+                                [&](const PgbouncerConfig& pgbouncer) {
+                                  return ShardOf(pgbouncer.name(), shard.count) != shard.index;
+                                }),
+                 bouncers.end());
   std::string names;
   for (const auto& target : config.targets) names += (names.empty() ? "" : ", ") + target.name;
   if (log != nullptr) {

@@ -28,7 +28,7 @@ pgt_hold web-1 app appdb 3 idle
 pgt_hold web-2 app appdb 2 busy
 pgt_hold worker batch postgres 2 idletx
 pgt_exporter_config "$PGT_ROOT/exporter.toml" "$EXPORTER"
-pgt_pgbouncer_start
+pgt_pgbouncer_start ""
 pgt_pgbouncer_config "$PGT_ROOT/exporter.toml"
 pgt_exporter_start "$EXPORTER" "$PGT_ROOT/exporter.toml"
 sleep 2.5 # a few polls, so per-instance pool series and socket counts are there

@@ -200,7 +200,8 @@ TEST_F(PgbouncerTest, PlanFlagsABudgetAboveTheServersUsableConnections) {
   Metrics m;
   ASSERT_TRUE(exporter.ScrapeUntil(
       [](const Metrics& s) {
-        return Value(s, "pgconn_pgbouncer_server_connection_budget", Bouncer(Main())) == 80.0;
+        return Value(s, "pgconn_pgbouncer_server_connection_budget", Bouncer(Main())) == 80.0 &&
+               IsUp(s);
       },
       15s, &m))
       << Dump(m);
