@@ -2,6 +2,7 @@
 // transaction pooling mode with a pool of 2: the queue that PostgreSQL cannot see.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <memory>
 #include <thread>
 
@@ -35,7 +36,8 @@ Labels AppPool(Labels extra = {}) {
 std::string PgbouncerToml(const std::string& name, const std::string& dsn,
                           const std::string& extra = "") {
   return "\n[[pgbouncer]]\nname = \"" + name + "\"\ndsn = \"" + dsn +
-         "\"\nconnect_timeout = \"2s\"\nquery_timeout = \"2s\"\n" +
+         "\"\nconnect_timeout = \"2s\"\n" +
+         (extra.find("query_timeout") == std::string::npos ? "query_timeout = \"2s\"\n" : "") +
          (extra.find("password_env") == std::string::npos
               ? "password_env = \"" + std::string(kPasswordEnv) + "\"\n"
               : "") +
@@ -176,6 +178,31 @@ TEST_F(PgbouncerTest, DownAndRefusedAreReportedWithTheirReason) {
   EXPECT_EQ(Value(m, "pgconn_pgbouncer_up", {{"pgbouncer", "refused"}}), 0.0);
   EXPECT_TRUE(IsUp(m)) << "a dead PgBouncer must not affect the targets";
   EXPECT_NE(exporter.Log().find("not allowed"), std::string::npos) << exporter.Log();
+}
+
+// A frozen PgBouncer (SIGSTOP) never answers: the client-side deadline drops the session,
+// the target keeps being polled, and the console comes back by itself after SIGCONT.
+TEST_F(PgbouncerTest, FrozenPgbouncerTimesOutAndRecovers) {
+  TestPostgres& pg = Server();
+  TestPgbouncer bouncer(pg, SmallPool());
+  ExporterProcess exporter(MainConfig(pg, "300ms") +
+                           PgbouncerToml("bouncer", bouncer.Dsn(), "query_timeout = \"1s\"\n"));
+  const auto up = [](const Metrics& s) { return Value(s, "pgconn_pgbouncer_up", Bouncer()); };
+  Metrics m;
+  ASSERT_TRUE(exporter.ScrapeUntil([&](const Metrics& s) { return up(s) == 1.0; }, 15s, &m));
+  bouncer.Signal(SIGSTOP);
+  const bool timed_out = exporter.ScrapeUntil(
+      [](const Metrics& s) {
+        return Value(s, "pgconn_pgbouncer_poll_errors_total", Bouncer({{"reason", "timeout"}}))
+                   .value_or(0) > 0;
+      },
+      20s, &m);
+  bouncer.Signal(SIGCONT);
+  ASSERT_TRUE(timed_out) << Dump(m) << exporter.Log();
+  EXPECT_EQ(up(m), 0.0);
+  EXPECT_TRUE(IsUp(m)) << "the target's poller must not wait for the PgBouncer";
+  EXPECT_TRUE(exporter.ScrapeUntil([&](const Metrics& s) { return up(s) == 1.0; }, 30s, &m))
+      << Dump(m) << exporter.Log();
 }
 
 TEST_F(PgbouncerTest, PlanFlagsABudgetAboveTheServersUsableConnections) {

@@ -69,6 +69,10 @@ void TestPgbouncer::Stop() {
   std::remove(dir_->File("pgbouncer.pid").c_str());
 }
 
+void TestPgbouncer::Signal(int signal) const {
+  if (const pid_t pid = Pid(); pid > 0) kill(pid, signal);
+}
+
 std::string TestPgbouncer::Log() const { return ReadFile(dir_->File("pgbouncer.log")); }
 
 std::string TestPgbouncer::Dsn(const std::string& user, const std::string& database) const {

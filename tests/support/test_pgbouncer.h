@@ -32,6 +32,7 @@ class TestPgbouncer {
 
   int port() const { return port_; }
   void Stop();
+  void Signal(int signal) const;  // e.g. SIGSTOP / SIGCONT to freeze and thaw it
   std::string Log() const;
 
   // "host=127.0.0.1 port=N dbname=DB user=USER" (no password); dbname=pgbouncer: the console.
