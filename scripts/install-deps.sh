@@ -105,6 +105,7 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
     case "$pkg" in
       postgresql-15) systemctl disable --now postgresql.service >/dev/null 2>&1 || true ;;
       prometheus) systemctl disable --now prometheus.service >/dev/null 2>&1 || true ;;
+      pgbouncer) systemctl disable --now pgbouncer.service >/dev/null 2>&1 || true ;;
     esac
   done
 fi
