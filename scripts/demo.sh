@@ -3,7 +3,8 @@
 # Demo: installs missing packages, builds, starts a throwaway PostgreSQL 15 on 127.0.0.1:54329,
 # starts pgconn_exporter on :10432 with config/demo.toml, opens a few sample client sessions
 # (idle, idle in transaction, active) with distinct application names, and keeps a small
-# batch job coming and going so the numbers move. Ctrl-C stops everything it started.
+# batch job coming and going so the numbers move. A PgBouncer (127.0.0.1:64329, pool of 3)
+# carries a 12-client pgbench load, so clients queue in it (pgconn_pgbouncer_*). Ctrl-C stops everything it started.
 #
 # Environment: PGCONN_DEMO_PASSWORD (default "demo"), PGCONN_DEMO_SKIP_BUILD=1 to use the
 # existing build/pgconn_exporter, PGCONN_DEMO_DURATION=N to stop by itself after N seconds.
@@ -68,6 +69,39 @@ CREATE TABLE orders (id bigserial PRIMARY KEY, item text);
 GRANT ALL ON orders, orders_id_seq TO demo_app;
 EOF
 
+# PgBouncer in front of the demo PostgreSQL: transaction pooling, a pool of 3 for "shop", so
+# the client load below (12 clients) queues in PgBouncer where PostgreSQL cannot see it.
+PGB_PORT=64329
+PGB_DIR="$PG_SANDBOX_DIR/pgbouncer"
+mkdir -p "$PGB_DIR"
+printf '"pgconn_exporter" "%s"\n"%s" "%s"\n' "$PGCONN_DEMO_PASSWORD" "$APP_ROLE" "$APP_PASSWORD" \
+  >"$PGB_DIR/users.txt"
+cat >"$PGB_DIR/pgbouncer.ini" <<INI
+[databases]
+shop = host=127.0.0.1 port=$PG_PORT dbname=shop
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGB_PORT
+unix_socket_dir =
+auth_type = md5
+auth_file = $PGB_DIR/users.txt
+stats_users = pgconn_exporter
+pool_mode = transaction
+default_pool_size = 3
+max_client_conn = 50
+INI
+pgbouncer_cmd=(/usr/sbin/pgbouncer "$PGB_DIR/pgbouncer.ini")
+if [ "$(id -u)" = 0 ]; then # PgBouncer refuses root; setpriv execs, so the TERM reaches it
+  chown -R postgres "$PGB_DIR"
+  pgbouncer_cmd=(setpriv --reuid=postgres --regid=postgres --init-groups "${pgbouncer_cmd[@]}")
+fi
+setsid "${pgbouncer_cmd[@]}" >"$PGB_DIR/pgbouncer.log" 2>&1 &
+SESSION_PGIDS+=("$!")
+for _ in $(seq 1 50); do
+  if port_busy "$PGB_PORT"; then break; fi
+  sleep 0.1
+done
+
 EXPORTER_LOG="$PG_SANDBOX_DIR/exporter.log"
 "$EXPORTER" --config.file "$CONFIG" >"$EXPORTER_LOG" 2>&1 &
 EXPORTER_PID=$!
@@ -117,15 +151,25 @@ setsid bash -c '
   done' _ "$APP_PASSWORD" "$PG_SANDBOX_BINDIR" "$PG_PORT" "$APP_ROLE" &
 SESSION_PGIDS+=("$!")
 
+# Client load through PgBouncer: 12 clients, each transaction 50 ms, on a pool of 3.
+printf 'SELECT pg_sleep(0.05);\n' >"$PGB_DIR/load.sql"
+# shellcheck disable=SC2016  # expanded by the inner bash, from its arguments
+setsid bash -c 'PGPASSWORD="$1" "$2/pgbench" -n -h 127.0.0.1 -p "$3" -U "$4" -c 12 -T 86400 \
+  -f "$5" shop >/dev/null 2>&1' _ "$APP_PASSWORD" "$PG_SANDBOX_BINDIR" "$PGB_PORT" "$APP_ROLE" \
+  "$PGB_DIR/load.sql" &
+SESSION_PGIDS+=("$!")
+
 cat <<EOF
 
   PostgreSQL 15   127.0.0.1:$PG_PORT   (data: $PG_SANDBOX_DIR)
   pgconn_exporter http://localhost:$WEB_PORT/   (config: config/demo.toml)
+  PgBouncer       127.0.0.1:$PGB_PORT   (pool of 3 for "shop", 12 pgbench clients: they queue)
 
   Look at:
     curl -s localhost:$WEB_PORT/metrics | grep -v '^#' | grep pgconn_
     curl -s localhost:$WEB_PORT/metrics | grep pgconn_connections
     curl -s localhost:$WEB_PORT/metrics | grep -E 'pgconn_pool_|pgconn_process_'
+    curl -s localhost:$WEB_PORT/metrics | grep -E 'pgconn_pgbouncer_(clients|max_wait|pool_sat)'
     PGCONN_DEMO_PASSWORD=$PGCONN_DEMO_PASSWORD build/pgconn_exporter plan --config.file config/demo.toml
     http://localhost:$WEB_PORT/          (landing page: used / usable per target)
 

@@ -37,6 +37,7 @@ PACKAGES=(
   libbenchmark-dev
   postgresql-15
   prometheus # promtool
+  pgbouncer  # tests/integration/pgbouncer_test.cpp, demo; its service must not start
   # rules, dashboards and deploy checks
   jq
   yq
@@ -111,6 +112,7 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
       postgresql-15) systemctl disable --now postgresql.service >/dev/null 2>&1 || true ;;
       prometheus) systemctl disable --now prometheus.service >/dev/null 2>&1 || true ;;
       nginx) systemctl disable --now nginx.service >/dev/null 2>&1 || true ;;
+      pgbouncer) systemctl disable --now pgbouncer.service >/dev/null 2>&1 || true ;;
     esac
   done
 fi

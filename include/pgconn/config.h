@@ -91,6 +91,7 @@ struct TargetConfig {
   bool by_client_addr = false;    // export pgconn_client_connections_by_addr (opt-in)
   // Extra provider/fork settings that reserve slots from ordinary roles (reserved_settings).
   std::vector<std::string> reserved_settings;
+  bool via_pgbouncer = false;  // a pooled database behind PgBouncer: never send `options`
 };
 
 // [[process]]: processes on this host whose fds and sockets to the targets are watched.
@@ -103,6 +104,14 @@ struct ProcessConfig {
   std::string target;  // optional: the [[target]] this PostgreSQL server serves
 };
 
+// [[pgbouncer]]: one PgBouncer admin console (dbname=pgbouncer). `console` carries name, dsn,
+// password and timeouts (via_pgbouncer is always true: no `options` is sent).
+struct PgbouncerConfig {
+  TargetConfig console;
+  std::string target;  // optional: the [[target]] (PostgreSQL server) it pools for
+  const std::string& name() const { return console.name; }
+};
+
 struct Config {
   std::string source_path;
   ExporterConfig exporter;
@@ -110,6 +119,7 @@ struct Config {
   std::vector<ProcessConfig> processes;
   WebConfig web;                      // from --web.config.file; no users means no authentication
   std::vector<std::string> warnings;  // located "file:line:col: ..." (LoadOptions)
+  std::vector<PgbouncerConfig> pgbouncers;  // [[pgbouncer]], file order
 };
 
 // Thrown for every invalid configuration; what() is "file:line:column: message".

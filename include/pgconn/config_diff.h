@@ -87,6 +87,7 @@ struct ConfigDiff {
   std::vector<NamedChange<TargetConfig>> targets;
   // [[process]], [exporter] procfs or a target's location changed: the /proc watcher restarts.
   bool processes_changed = false;
+  bool pgbouncers_changed = false;  // any [[pgbouncer]] added, removed or changed
   bool logging_changed = false;
   bool web_changed = false;  // basic_auth_users: applied in place
   // Keys that only take effect on restart (the listener stays bound): "listen_address", ...

@@ -11,6 +11,7 @@ namespace pgconn {
 
 struct DatabaseUrlInfo {
   std::optional<std::int64_t> connection_limit;  // absent: the app uses Prisma's default
+  bool pgbouncer = false;  // ?pgbouncer=true: the pool is one of PgBouncer clients
 };
 
 // Accepts postgresql:// and postgres:// URLs the way Prisma reads them: the last

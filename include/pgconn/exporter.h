@@ -14,6 +14,7 @@
 #include "pgconn/deadline_watchdog.h"
 #include "pgconn/http_server.h"
 #include "pgconn/log_watcher.h"
+#include "pgconn/pgbouncer_poller.h"
 #include "pgconn/poller.h"
 #include "pgconn/process_watcher.h"
 #include "pgconn/snapshot.h"
@@ -42,6 +43,8 @@ class Exporter {
   const SnapshotStore& store() const { return store_; }
   // Each polled target with the status its last PollAllOnce left, in config order (for `plan`).
   std::vector<std::pair<TargetConfig, TargetStatus>> LastPolled() const;
+  // Each [[pgbouncer]] with the status its last PollAllOnce left, in config order.
+  std::vector<std::pair<PgbouncerConfig, PgbouncerStatus>> LastPolledPgbouncers() const;
 
   // Reload (serve mode). `loader` re-reads the config the way main read it at start (file plus
   // flag overrides) and throws ConfigError / WebConfigError when it is invalid.
@@ -66,6 +69,11 @@ class Exporter {
   void StopLogWatcher(const std::string& name);
   void ApplyConfig(Config next);
   ChangeHandlers<TargetConfig> TargetChangeHandlers();
+  // The one place a [[pgbouncer]] poller is made (start-up, and reload later).
+  std::unique_ptr<PgbouncerPoller> MakePgbouncerPoller(const PgbouncerConfig& pgbouncer);
+  void PollPgbouncersOnce();
+  // Reload: stops every PgBouncer poller (dropping its series) and starts the new config's.
+  void RestartPgbouncerPollers();
 
   Config config_;
   std::shared_ptr<spdlog::logger> log_;
@@ -76,6 +84,8 @@ class Exporter {
   std::vector<std::unique_ptr<TargetPoller>> pollers_;
   std::vector<TargetStatus> last_statuses_;  // filled by PollAllOnce, aligned with pollers_
   std::unique_ptr<ProcessWatcher> process_watcher_;
+  std::vector<std::unique_ptr<PgbouncerPoller>> pgbouncer_pollers_;
+  std::vector<PgbouncerStatus> last_pgbouncer_statuses_;  // aligned with pgbouncer_pollers_
   std::unique_ptr<HttpServer> http_;
 
   ConfigLoader loader_;  // empty: reload is refused

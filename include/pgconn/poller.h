@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "pgconn/config.h"
+#include "pgconn/poll_loop.h"
 #include "pgconn/poll_notices.h"
 #include "pgconn/target_metrics.h"
 #include "pgconn/target_session.h"
@@ -51,7 +52,6 @@ class TargetPoller {
   const TargetConfig& target() const { return target_; }
 
  private:
-  void Run(Millis first_delay);
   void Record(const TargetSample& sample);
   void RecordFailure(FailureReason reason, const std::string& message);
   std::optional<PollFailure> Attempt();
@@ -65,24 +65,18 @@ class TargetPoller {
 
   TargetConfig target_;
   std::unique_ptr<TargetSession> session_;
-  Millis interval_;
   Publish publish_;
   std::shared_ptr<spdlog::logger> log_;
   TargetStatus status_;
   int consecutive_failures_ = 0;
-  std::mt19937 random_;
   TransitionLog transition_log_;
   std::string last_state_key_;  // empty before the first poll, so its outcome is logged
   std::string last_logged_state_;
   std::string last_accept_key_;
   bool logged_refusal_ = false;
   bool login_role_valid_ = true;
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
   PollNotices notices_;
+  PollLoop loop_;  // the schedule shared with the PgBouncer pollers; last, so it stops first
 };
 
 }  // namespace pgconn

@@ -34,9 +34,9 @@ bool SamePools(const std::vector<PoolConfig>& a, const std::vector<PoolConfig>& 
 // What the session (and the server_log watcher) is built from: a change needs a restart.
 bool SameSession(const TargetConfig& a, const TargetConfig& b) {
   return std::tie(a.dsn, a.password, a.password_source, a.connect_timeout, a.query_timeout,
-                  a.server_log, a.reserved_settings) ==
+                  a.server_log, a.reserved_settings, a.via_pgbouncer) ==
          std::tie(b.dsn, b.password, b.password_source, b.connect_timeout, b.query_timeout,
-                  b.server_log, b.reserved_settings);
+                  b.server_log, b.reserved_settings, b.via_pgbouncer);
 }
 
 // What only the mapping reads: a change re-renders the last result.
@@ -46,6 +46,17 @@ bool SameMapping(const TargetConfig& a, const TargetConfig& b) {
              std::tie(b.connection_labels, b.max_connection_series, b.reserve.connections,
                       b.reserve.percent_hundredths, b.by_client_addr) &&
          SamePools(a.pools, b.pools);
+}
+
+bool SamePgbouncers(const std::vector<PgbouncerConfig>& a, const std::vector<PgbouncerConfig>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name() != b[i].name() || a[i].target != b[i].target ||
+        !SameSession(a[i].console, b[i].console)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 bool SameProcess(const ProcessConfig& a, const ProcessConfig& b) {
@@ -105,6 +116,8 @@ ConfigDiff DiffConfigs(const Config& before, const Config& after) {
         return ClassifyTarget(a, b, old_interval, new_interval);
       });
   diff.processes_changed = !SameProcessWatch(before, after);
+  diff.pgbouncers_changed = !SamePgbouncers(before.pgbouncers, after.pgbouncers) ||
+                            before.exporter.poll_interval != after.exporter.poll_interval;
   diff.logging_changed = before.exporter.log_level != after.exporter.log_level ||
                          before.exporter.log_format != after.exporter.log_format;
   diff.web_changed = before.web.basic_auth_users != after.web.basic_auth_users;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "pgconn/logging.h"
@@ -24,6 +25,13 @@ Config KeepShardTargets(Config config, spdlog::logger* log) {
   const ShardConfig& shard = *config.exporter.shard;
   const size_t configured = config.targets.size();
   config.targets = TargetsInShard(config.targets, shard);
+  // A PgBouncer console too belongs to one shard, so a fleet holds one session to it.
+  auto& bouncers = config.pgbouncers;
+  bouncers.erase(std::remove_if(bouncers.begin(), bouncers.end(),
+                                [&](const PgbouncerConfig& pgbouncer) {
+                                  return ShardOf(pgbouncer.name(), shard.count) != shard.index;
+                                }),
+                 bouncers.end());
   std::string names;
   for (const auto& target : config.targets) names += (names.empty() ? "" : ", ") + target.name;
   if (log != nullptr) {
@@ -47,6 +55,9 @@ Exporter::Exporter(Config config, std::shared_ptr<spdlog::logger> log)
   for (const auto& target : config_.targets) pollers_.push_back(MakePoller(target));
   process_watcher_ = MakeProcessWatcher();
   for (const auto& target : config_.targets) AddLogWatcher(target, false);
+  for (const auto& pgbouncer : config_.pgbouncers) {
+    pgbouncer_pollers_.push_back(MakePgbouncerPoller(pgbouncer));
+  }
   assembler_.PublishNow();
 }
 
@@ -83,6 +94,8 @@ Exporter::~Exporter() {
   http_.reset();
   log_watchers_.clear();
   for (auto& poller : pollers_) poller->RequestStop();
+  for (auto& poller : pgbouncer_pollers_) poller->RequestStop();
+  pgbouncer_pollers_.clear();
   process_watcher_.reset();
   pollers_.clear();
 }
@@ -115,6 +128,9 @@ void Exporter::Start() {
   for (size_t i = 0; i < pollers_.size(); ++i) pollers_[i]->Start(step * static_cast<int>(i));
   process_watcher_->Start();
   for (auto& watcher : log_watchers_) watcher->Start();
+  for (size_t i = 0; i < pgbouncer_pollers_.size(); ++i) {
+    pgbouncer_pollers_[i]->Start(step * static_cast<int>(pollers_.size() + i));
+  }
 }
 
 bool Exporter::PollAllOnce() {
@@ -127,6 +143,7 @@ bool Exporter::PollAllOnce() {
       up[i] = last_statuses_[i].up ? 1 : 0;
     });
   }
+  PollPgbouncersOnce();
   for (auto& thread : threads) thread.join();
   process_watcher_->ScanOnce();  // after the polls, so it knows their data_directory
   assembler_.PublishNow();
@@ -137,6 +154,44 @@ std::vector<std::pair<TargetConfig, TargetStatus>> Exporter::LastPolled() const 
   std::vector<std::pair<TargetConfig, TargetStatus>> polled;
   for (size_t i = 0; i < pollers_.size() && i < last_statuses_.size(); ++i) {
     polled.emplace_back(pollers_[i]->target(), last_statuses_[i]);
+  }
+  return polled;
+}
+
+std::unique_ptr<PgbouncerPoller> Exporter::MakePgbouncerPoller(const PgbouncerConfig& pgbouncer) {
+  // Published as an extra part of its own, so its families follow the targets'.
+  return std::make_unique<PgbouncerPoller>(
+      pgbouncer, MakePgbouncerSession(pgbouncer, watchdog_), config_.exporter.poll_interval,
+      [this](const PgbouncerConfig& polled, const PgbouncerStatus& status) {
+        assembler_.UpdateExtra("pgbouncer " + polled.name(), MapPgbouncer(polled, status));
+      },
+      log_);
+}
+
+void Exporter::RestartPgbouncerPollers() {
+  for (auto& poller : pgbouncer_pollers_) poller->RequestStop();
+  for (auto& poller : pgbouncer_pollers_) {
+    const std::string name = poller->config().name();
+    poller.reset();  // joins: nothing publishes for it afterwards
+    assembler_.RemoveExtra("pgbouncer " + name);
+  }
+  pgbouncer_pollers_.clear();
+  for (const auto& pgbouncer : config_.pgbouncers) {
+    pgbouncer_pollers_.push_back(MakePgbouncerPoller(pgbouncer));
+    pgbouncer_pollers_.back()->Start(Millis(0));
+  }
+}
+
+// Sequential: a console answers in milliseconds; a dead one costs its connect_timeout.
+void Exporter::PollPgbouncersOnce() {
+  last_pgbouncer_statuses_.clear();
+  for (auto& poller : pgbouncer_pollers_) last_pgbouncer_statuses_.push_back(poller->PollOnce());
+}
+
+std::vector<std::pair<PgbouncerConfig, PgbouncerStatus>> Exporter::LastPolledPgbouncers() const {
+  std::vector<std::pair<PgbouncerConfig, PgbouncerStatus>> polled;
+  for (size_t i = 0; i < pgbouncer_pollers_.size() && i < last_pgbouncer_statuses_.size(); ++i) {
+    polled.emplace_back(pgbouncer_pollers_[i]->config(), last_pgbouncer_statuses_[i]);
   }
   return polled;
 }
@@ -256,6 +311,7 @@ void Exporter::ApplyConfig(Config next) {
     process_watcher_->ScanOnce();  // replaces the old scan's series before the next publish
     process_watcher_->Start();
   }
+  if (diff.pgbouncers_changed) RestartPgbouncerPollers();
   if (diff.logging_changed) {
     ConfigureLogger(*log_, config_.exporter.log_level, config_.exporter.log_format);
   }

@@ -9,6 +9,7 @@
 #include "pgconn/config.h"
 #include "pgconn/exporter.h"
 #include "pgconn/logging.h"
+#include "pgconn/pgbouncer_plan.h"
 #include "pgconn/plan_render.h"
 
 namespace pgconn {
@@ -17,7 +18,7 @@ namespace {
 constexpr int kConfigError = 2;
 constexpr int kRuntimeError = 1;
 
-std::vector<CapacityPlan> PollAndPlan(Config config) {
+std::vector<CapacityPlan> PollAndPlan(Config config, std::vector<PgbouncerBudgetPlan>& budgets) {
   // Plan output is for people: keep routine info lines off the terminal.
   auto log =
       MakeLogger(std::max(config.exporter.log_level, LogLevel::kWarn), config.exporter.log_format);
@@ -26,6 +27,9 @@ std::vector<CapacityPlan> PollAndPlan(Config config) {
   std::vector<CapacityPlan> plans;
   for (const auto& [target, status] : exporter.LastPolled()) {
     plans.push_back(ComputeCapacityPlan(target, status));
+  }
+  for (const auto& [pgbouncer, status] : exporter.LastPolledPgbouncers()) {
+    if (auto budget = PlanPgbouncerBudget(pgbouncer, status, plans)) budgets.push_back(*budget);
   }
   return plans;
 }
@@ -41,9 +45,14 @@ int RunPlan(const std::string& config_file, const ConfigOverrides& overrides, bo
     return kConfigError;
   }
   try {
-    const std::vector<CapacityPlan> plans = PollAndPlan(std::move(config));
-    std::cout << (json ? RenderPlanJson(plans) : RenderPlanText(plans)) << std::flush;
-    return PlanExitCode(plans);
+    std::vector<PgbouncerBudgetPlan> budgets;
+    const std::vector<CapacityPlan> plans = PollAndPlan(std::move(config), budgets);
+    std::cout << (json ? RenderPlanJson(plans) : RenderPlanText(plans));
+    if (!json) std::cout << RenderPgbouncerBudgetsText(budgets);
+    std::cout << std::flush;
+    const int code = PlanExitCode(plans);
+    const int budget_code = PgbouncerBudgetExitCode(budgets);
+    return (code == 1 || budget_code == 1) ? 1 : std::max(code, budget_code);
   } catch (const std::exception& other) {
     std::cerr << "pgconn_exporter plan: " << other.what() << "\n";
   }

@@ -36,12 +36,15 @@ struct SectionSpec {
 
 // THE list of top-level sections; anything else in the file is an error. Read in this
 // order, so [[pool]] and [[process]] (after target) can check their target references.
+// clang-format off
 constexpr SectionSpec kSections[] = {
     {"exporter", ReadExporterSection, ""},
     {"target", ReadTargetSections, kNoTargets},
     {"pool", ReadPoolSections, ""},
     {"process", ReadProcessSections, ""},
+    {"pgbouncer", ReadPgbouncerSections, ""},
 };
+// clang-format on
 
 const SectionSpec* FindSection(std::string_view name) {
   for (const SectionSpec& section : kSections) {

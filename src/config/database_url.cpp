@@ -82,6 +82,9 @@ std::string ReadQuery(std::string_view query, DatabaseUrlInfo& info) {
     const std::string_view pair = query.substr(0, query.find('&'));
     query.remove_prefix(std::min(query.size(), pair.size() + 1));
     const std::size_t eq = pair.find('=');
+    if (FormDecode(pair.substr(0, eq)) == "pgbouncer" && eq != std::string_view::npos) {
+      info.pgbouncer = FormDecode(pair.substr(eq + 1)) == "true";  // as Prisma reads it
+    }
     if (FormDecode(pair.substr(0, eq)) != "connection_limit") continue;
     const std::string value =
         eq == std::string_view::npos ? std::string() : FormDecode(pair.substr(eq + 1));

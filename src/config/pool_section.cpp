@@ -115,6 +115,7 @@ void SizeFromUrl(const TableReader& table, RawPool& raw) {
     table.Fail("database_url",
                "has no connection_limit: add it, or set cpus (Prisma then opens cpus x 2 + 1)");
   }
+  if (info->pgbouncer) raw.pool.size_source += "; pgbouncer=true: a pool of PgBouncer clients";
 }
 
 void ResolveSize(const TableReader& table, RawPool& raw) {

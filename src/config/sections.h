@@ -3,6 +3,9 @@
 
 #include <toml++/toml.h>
 
+#include <map>
+#include <string>
+
 #include "pgconn/config.h"
 #include "toml_reader.h"
 
@@ -24,6 +27,11 @@ std::string TelemetryPathError(const std::string& path);
 inline constexpr std::string_view kNoTargets =
     "no [[target]] defined: at least one target is required";
 void ReadTargetSections(const toml::node& node, const ConfigSource& source, Config& out);
+
+// [[pgbouncer]]: src/config/pgbouncer_section.cpp; ReadConsoleKeys lives in target_section.cpp.
+void ReadConsoleKeys(TableReader& table, std::map<std::string, unsigned>& first_lines,
+                     TargetConfig& out);
+void ReadPgbouncerSections(const toml::node& node, const ConfigSource& source, Config& out);
 
 // [exporter] procfs and [[process]]: src/config/process_section.cpp.
 void ReadExporterProcfsKey(TableReader& exporter, ExporterConfig& out);

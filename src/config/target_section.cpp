@@ -210,6 +210,7 @@ void ReadTarget(TableReader& target, std::map<std::string, unsigned>& first_line
   ReadReserveKey(target, config.reserve);
   ReadChurnKeys(target, config);
   ReadReservedSettings(target, config);
+  if (auto v = target.OptionalBool("via_pgbouncer")) config.via_pgbouncer = *v;
   target.HintIfUnknown("password",
                        "inline passwords are not accepted; " + std::string(kUsePasswordKeys));
   target.RejectUnknownKeys();  // a typo is a better first error than an unset variable
@@ -225,6 +226,26 @@ void ReadTarget(TableReader& target, std::map<std::string, unsigned>& first_line
 }
 
 }  // namespace
+
+// Shared with [[pgbouncer]]: name, dsn, password and timeouts; the password is read after the
+// unknown-key check, so a typo is reported first.
+void ReadConsoleKeys(TableReader& table, std::map<std::string, unsigned>& first_lines,
+                     TargetConfig& out) {
+  out.name = table.RequireString("name");
+  CheckName(table, out.name, first_lines);
+  out.dsn = table.RequireString("dsn");
+  CheckDsn(table, out.dsn);
+  const PasswordKeys password = ReadPasswordKeys(table);
+  if (auto v = table.OptionalDuration("connect_timeout", kMinConnectTimeout)) {
+    out.connect_timeout = *v;
+  }
+  if (auto v = table.OptionalDuration("query_timeout", kMinQueryTimeout)) out.query_timeout = *v;
+  table.HintIfUnknown("password",
+                      "inline passwords are not accepted; " + std::string(kUsePasswordKeys));
+  table.RejectUnknownKeys();
+  if (password.file) ReadPasswordFile(table, *password.file, out);
+  if (password.env) ReadPasswordEnv(table, *password.env, out);
+}
 
 void ReadTargetSections(const toml::node& node, const ConfigSource& source, Config& out) {
   std::map<std::string, unsigned> first_lines;  // target name -> line, for duplicate errors

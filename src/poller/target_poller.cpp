@@ -48,38 +48,28 @@ TargetPoller::TargetPoller(TargetConfig target, std::unique_ptr<TargetSession> s
                            Millis interval, Publish publish, std::shared_ptr<spdlog::logger> log)
     : target_(std::move(target)),
       session_(std::move(session)),
-      interval_(interval),
       publish_(std::move(publish)),
       log_(std::move(log)),
-      random_(std::random_device{}()) {
+      loop_(
+          interval,
+          [this] {
+            PollOnce();
+            return consecutive_failures_;
+          },
+          [this](const std::string& why) {
+            log_->critical("target {}: poller stopped: {}", target_.name, why);
+          }) {
   status_.last_error = "not polled yet";
 }
 
 TargetPoller::~TargetPoller() {
-  RequestStop();
-  if (thread_.joinable()) thread_.join();
+  loop_.Stop();
   session_->Close();
 }
 
-void TargetPoller::RequestStop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-}
+void TargetPoller::RequestStop() { loop_.RequestStop(); }
 
-void TargetPoller::Start(Millis first_delay) {
-  thread_ = std::thread([this, first_delay] {
-    try {
-      Run(first_delay);
-    } catch (const std::exception& error) {
-      log_->critical("target {}: poller stopped: {}", target_.name, error.what());
-    } catch (...) {
-      log_->critical("target {}: poller stopped by an unknown exception", target_.name);
-    }
-  });
-}
+void TargetPoller::Start(Millis first_delay) { loop_.Start(first_delay); }
 
 const TargetStatus& TargetPoller::PollOnce() {
   const auto started = SteadyClock::now();
@@ -232,26 +222,6 @@ void TargetPoller::LogTransition() {
                         fmt::format("target {} is down ({}): {}", target_.name, key,
                                     status_.last_error))) {
     last_logged_state_ = key;
-  }
-}
-
-void TargetPoller::Run(Millis first_delay) {
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  auto next = SteadyClock::now() + first_delay;
-  {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
-  }
-  while (true) {
-    PollOnce();
-    if (status_.up) {
-      // Keep the cadence; after a long poll, start the next one now instead of bursting.
-      next = std::max(next + interval_, SteadyClock::now());
-    } else {
-      next = SteadyClock::now() + BackoffDelay(interval_, consecutive_failures_, jitter(random_));
-    }
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
   }
 }
 

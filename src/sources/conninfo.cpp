@@ -87,6 +87,8 @@ std::string BuildConninfo(const TargetConfig& target) {
   const auto connect_seconds = (target.connect_timeout.count() + 999) / 1000;
   (*options)["connect_timeout"] = std::to_string(std::max<int64_t>(1, connect_seconds));
   options->emplace("application_name", "pgconn_exporter");
+  // PgBouncer's default config refuses the `options` startup parameter (console and pools).
+  if (target.via_pgbouncer) return Join(*options);
   auto& session_options = (*options)["options"];
   session_options = SessionOptions(target) + (session_options.empty() ? "" : " ") + session_options;
   return Join(*options);

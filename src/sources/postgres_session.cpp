@@ -123,10 +123,16 @@ struct Exec {
   bool deadline_fired = false;  // our client-side deadline shut the socket down
 };
 
+std::string BuildPgbouncerConninfo(TargetConfig target) {
+  target.via_pgbouncer = true;
+  return BuildConninfo(target);
+}
+
 class PostgresSession final : public TargetSession {
  public:
   PostgresSession(const TargetConfig& target, DeadlineWatchdog& watchdog)
       : conninfo_(BuildConninfo(target)),
+        pgbouncer_conninfo_(BuildPgbouncerConninfo(target)),
         query_deadline_(target.query_timeout + kClientDeadlineGrace),
         probe_timeout_(target.connect_timeout),
         endpoint_(AcceptEndpointFor(target)),
@@ -141,10 +147,19 @@ class PostgresSession final : public TargetSession {
     if (!conn) throw PollFailure(FailureReason::kOther, "libpq: out of memory");
     if (PQstatus(conn.get()) != CONNECTION_OK) {
       const std::string message = Trimmed(PQerrorMessage(conn.get()));
+      if (SwitchToPgbouncerConninfo(message)) return Open();
       throw PollFailure(ClassifyFailure("", message), message);
     }
     conn_ = std::move(conn);
     GuardSession();
+  }
+
+  // PgBouncer's default config refuses `options`: the target is a pooled database.
+  bool SwitchToPgbouncerConninfo(const std::string& message) {
+    if (message.find("unsupported startup parameter: options") == std::string::npos) return false;
+    if (conninfo_ == pgbouncer_conninfo_) return false;
+    conninfo_ = pgbouncer_conninfo_;
+    return true;
   }
 
   TargetSample Poll() override {
@@ -280,6 +295,7 @@ class PostgresSession final : public TargetSession {
   }
 
   std::string conninfo_;
+  std::string pgbouncer_conninfo_;  // without `options`
   Millis query_deadline_;
   Millis probe_timeout_;
   std::optional<AcceptEndpoint> endpoint_;

@@ -15,6 +15,8 @@ source "$HERE/npm-env.sh"
 source "$ROOT/tests/rules/lib/pg.sh"
 # shellcheck source=tests/rules/lib/exporter.sh
 source "$ROOT/tests/rules/lib/exporter.sh"
+# shellcheck source=tests/rules/lib/pgbouncer.sh
+source "$ROOT/tests/rules/lib/pgbouncer.sh"
 for tool in curl jq yq; do
   command -v "$tool" >/dev/null || pgt_die "$tool not found (Debian package $tool)"
 done
@@ -26,6 +28,8 @@ pgt_hold web-1 app appdb 3 idle
 pgt_hold web-2 app appdb 2 busy
 pgt_hold worker batch postgres 2 idletx
 pgt_exporter_config "$PGT_ROOT/exporter.toml" "$EXPORTER"
+pgt_pgbouncer_start ""
+pgt_pgbouncer_config "$PGT_ROOT/exporter.toml"
 pgt_exporter_start "$EXPORTER" "$PGT_ROOT/exporter.toml"
 sleep 2.5 # a few polls, so per-instance pool series and socket counts are there
 pgt_scrape "$PGT_ROOT/metrics.txt"

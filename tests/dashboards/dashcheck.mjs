@@ -86,6 +86,7 @@ const DEFAULT_VALUES = {
   job: 'pgconn',
   target: '.+',
   pool: '.+',
+  pgbouncer: '.+',
 };
 
 // Walks a PromQL expression: metric names of vector selectors, label names in matchers, in

@@ -20,6 +20,8 @@ PROMETHEUS="${PROMETHEUS_BIN:-/usr/bin/prometheus}"
 source "$ROOT/tests/rules/lib/pg.sh"
 # shellcheck source=tests/rules/lib/exporter.sh
 source "$ROOT/tests/rules/lib/exporter.sh"
+# shellcheck source=tests/rules/lib/pgbouncer.sh
+source "$ROOT/tests/rules/lib/pgbouncer.sh"
 for tool in curl jq node; do
   command -v "$tool" >/dev/null || pgt_die "$tool not found"
 done
@@ -45,6 +47,8 @@ pgt_init
 # 43 - 3 superuser-reserved = 40 usable connections.
 pgt_pg_start 43 3
 pgt_exporter_config "$PGT_ROOT/exporter.toml" "$EXPORTER"
+pgt_pgbouncer_start "" # the PgBouncer dashboard's queries need a [[pgbouncer]] (no server slot used)
+pgt_pgbouncer_config "$PGT_ROOT/exporter.toml"
 pgt_exporter_start "$EXPORTER" "$PGT_ROOT/exporter.toml"
 
 PROM_PORT="$(pgt_free_port)"
