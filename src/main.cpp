@@ -11,6 +11,7 @@
 
 #include "pgconn/config.h"
 #include "pgconn/exporter.h"
+#include "pgconn/fd_reserve.h"
 #include "pgconn/logging.h"
 #include "pgconn/plan_command.h"
 
@@ -91,6 +92,7 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
 std::optional<pgconn::Config> LoadConfig(const Flags& flags) {
   try {
     pgconn::Config config = pgconn::LoadConfigFile(flags.config_file);
+    for (const std::string& warning : config.warnings) std::cerr << "warning: " << warning << "\n";
     if (flags.listen_address) {
       auto normalized = pgconn::NormalizeListenAddress(*flags.listen_address);
       if (!normalized) {
@@ -148,6 +150,7 @@ int main(int argc, char** argv) {
   // One thread per target would otherwise get a malloc arena each (~1 MiB per target).
   mallopt(M_ARENA_MAX, 2);
   signal(SIGPIPE, SIG_IGN);  // libpq and civetweb write to sockets that may be gone
+  pgconn::RaiseFdLimit();    // soft RLIMIT_NOFILE -> hard, as Go exporters do
   if (argc > 1 && std::string(argv[1]) == "plan") {
     return pgconn::RunPlanCommand({argv + 2, argv + argc}, kDefaultConfigFile);
   }

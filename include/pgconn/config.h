@@ -105,6 +105,8 @@ struct Config {
   std::vector<TargetConfig> targets;
   std::vector<ProcessConfig> processes;
   WebConfig web;  // from --web.config.file; no users means no authentication
+  // "path:line:column: ..." for things used but risky (a password file others can read).
+  std::vector<std::string> warnings;
 };
 
 // Thrown for every invalid configuration; what() is "file:line:column: message".

@@ -7,6 +7,7 @@
 #include "pool_section.h"
 #include "read_file.h"
 #include "sections.h"
+#include "text_guard.h"
 #include "toml_reader.h"
 
 namespace pgconn {
@@ -67,7 +68,7 @@ toml::table ParseToml(std::string_view text, const ConfigSource& source) {
   try {
     return toml::parse(text, std::string_view(source.path()));
   } catch (const toml::parse_error& error) {
-    source.Fail(error.source().begin, error.description());
+    source.Fail(error.source().begin, config::Escaped(error.description()));
   }
 }
 
@@ -76,6 +77,7 @@ toml::table ParseToml(std::string_view text, const ConfigSource& source) {
 
 Config ParseConfig(std::string_view toml_text, const std::string& source_path) {
   const config::ConfigSource source(source_path);
+  config::CheckConfigText(toml_text, source);  // before toml++: it can crash on deep nesting
   const toml::table root = config::ParseToml(toml_text, source);
   config::RejectUnknownSections(root, source);
   Config out;
@@ -87,6 +89,7 @@ Config ParseConfig(std::string_view toml_text, const std::string& source_path) {
       source.Fail({1, 1}, section.missing_error);
     }
   }
+  out.warnings = source.warnings();
   return out;
 }
 

@@ -3,6 +3,7 @@
 
 #include "listen_address.h"
 #include "sections.h"
+#include "text_guard.h"
 
 namespace pgconn::config {
 namespace {
@@ -17,9 +18,16 @@ std::string ReadListenAddress(TableReader& exporter, const std::string& text) {
 
 void CheckTelemetryPath(const TableReader& exporter, const std::string& path) {
   if (path.empty() || path[0] != '/') exporter.Fail("telemetry_path", "must start with '/'");
-  if (path == "/" || path == "/healthz") {
-    exporter.Fail("telemetry_path",
-                  "\"" + path + "\" is reserved (landing page / health check); use e.g. /metrics");
+  if (HasControlByte(path, false)) {
+    exporter.Fail("telemetry_path", "contains a control character: " + ShowValue(path));
+  }
+  for (const char* reserved : {"/", "/healthz", "/probe", "/-/reload"}) {
+    if (path == reserved) {
+      exporter.Fail("telemetry_path",
+                    ShowValue(path) +
+                        " is reserved (landing page / health check / probe / reload); use "
+                        "e.g. /metrics");
+    }
   }
   if (path.find_first_of("?# \t") != std::string::npos) {
     exporter.Fail("telemetry_path", "must not contain '?', '#' or spaces");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "pgconn/clock_math.h"
 #include "pgconn/conninfo.h"
 #include "pgconn/poller.h"
 
@@ -141,7 +142,7 @@ void TargetPoller::LogTransition(bool was_up) {
 
 void TargetPoller::Run(Millis first_delay) {
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  auto next = SteadyClock::now() + first_delay;
+  auto next = SaturatingAdd<SteadyClock>(SteadyClock::now(), first_delay);
   {
     std::unique_lock<std::mutex> lock(mutex_);
     if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
@@ -150,9 +151,10 @@ void TargetPoller::Run(Millis first_delay) {
     PollOnce();
     if (status_.up) {
       // Keep the cadence; after a long poll, start the next one now instead of bursting.
-      next = std::max(next + interval_, SteadyClock::now());
+      next = std::max(SaturatingAdd<SteadyClock>(next, interval_), SteadyClock::now());
     } else {
-      next = SteadyClock::now() + BackoffDelay(interval_, consecutive_failures_, jitter(random_));
+      next = SaturatingAdd<SteadyClock>(
+          SteadyClock::now(), BackoffDelay(interval_, consecutive_failures_, jitter(random_)));
     }
     std::unique_lock<std::mutex> lock(mutex_);
     if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
