@@ -136,6 +136,11 @@ Response Get(int port, const std::string& target, const std::string& extra_heade
   return Request(port, "GET", target, extra_headers);
 }
 
+// /metrics without the HTTP self-metrics the server appends (pgconn_http_*).
+std::string Exposition(const std::string& body) {
+  return body.substr(0, body.find("# HELP pgconn_http_workers"));
+}
+
 std::string Gunzip(const std::string& compressed) {
   z_stream stream{};
   if (inflateInit2(&stream, 15 + 16) != Z_OK) return "inflateInit2 failed";
@@ -198,7 +203,7 @@ TEST_F(HttpServerTest, MetricsPathServesTheSnapshot) {
   const Response response = Get(port_, "/metrics");
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.Header("content-type"), kExpositionType);
-  EXPECT_EQ(response.body, store_->Current()->text);
+  EXPECT_EQ(Exposition(response.body), store_->Current()->text);
   EXPECT_EQ(response.Header("content-length"), std::to_string(response.body.size()));
   EXPECT_EQ(response.headers.count("content-encoding"), 0u);
 }
@@ -217,10 +222,22 @@ TEST_F(HttpServerTest, GzipWhenAsked) {
   EXPECT_EQ(Gunzip(response.body), store_->Current()->text);
 }
 
+// The HTTP self-metrics follow the snapshot: plain text, and as a second gzip member.
+TEST_F(HttpServerTest, AppendsHttpSelfMetricsInBothEncodings) {
+  Get(port_, "/nope");
+  const Response plain = Get(port_, "/metrics");
+  EXPECT_NE(plain.body.find("pgconn_http_requests_total{code=\"404\"} 1"), std::string::npos)
+      << plain.body;
+  const Response gz = Get(port_, "/metrics", "Accept-Encoding: gzip\r\n");
+  const size_t first = GzipCompress(store_->Current()->text).size();
+  ASSERT_GT(gz.body.size(), first);
+  EXPECT_NE(Gunzip(gz.body.substr(first)).find("pgconn_http_workers"), std::string::npos);
+}
+
 TEST_F(HttpServerTest, NoGzipWhenRefused) {
   const Response response = Get(port_, "/metrics", "Accept-Encoding: gzip;q=0, identity\r\n");
   EXPECT_EQ(response.headers.count("content-encoding"), 0u);
-  EXPECT_EQ(response.body, store_->Current()->text);
+  EXPECT_EQ(Exposition(response.body), store_->Current()->text);
 }
 
 TEST_F(HttpServerTest, HeadHasLengthButNoBody) {
@@ -285,7 +302,7 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequests) {
     client.Send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
     const Response response = client.Read();
     EXPECT_EQ(response.status, 200);
-    EXPECT_EQ(response.body, store_->Current()->text);
+    EXPECT_EQ(Exposition(response.body), store_->Current()->text);
   }
 }
 
@@ -315,7 +332,7 @@ TEST_F(HttpServerTest, SurvivesClientThatHangsUpMidRequest) {
 
 TEST_F(HttpServerTest, PublishingANewSnapshotChangesTheNextResponse) {
   store_->Publish(MakeSnapshot("pgconn_up{target=\"main\"} 0\n"));
-  EXPECT_EQ(Get(port_, "/metrics").body, "pgconn_up{target=\"main\"} 0\n");
+  EXPECT_EQ(Exposition(Get(port_, "/metrics").body), "pgconn_up{target=\"main\"} 0\n");
   EXPECT_EQ(Gunzip(Get(port_, "/metrics", "Accept-Encoding: gzip\r\n").body),
             "pgconn_up{target=\"main\"} 0\n");
 }
@@ -387,7 +404,7 @@ TEST(HttpServerAddressTest, CustomTelemetryPath) {
   options.listen_address = "127.0.0.1:0";
   options.telemetry_path = "/custom/metrics";
   HttpServer server(options, store, std::make_shared<spdlog::logger>("test"));
-  EXPECT_EQ(Get(server.port(), "/custom/metrics").body, "x 1\n");
+  EXPECT_EQ(Exposition(Get(server.port(), "/custom/metrics").body), "x 1\n");
   EXPECT_EQ(Get(server.port(), "/metrics").status, 404);
 }
 
