@@ -43,8 +43,8 @@ std::optional<std::string> ReadSmallFile(const std::string& path, std::size_t ma
     return std::nullopt;
   }
   if (!S_ISREG(info.st_mode)) {
-    *error = S_ISDIR(info.st_mode) ? "is a directory, not a regular file"
-                                   : "not a regular file (a FIFO, socket or device)";
+    *error =
+        S_ISDIR(info.st_mode) ? Reason(EISDIR) : "not a regular file (a FIFO, socket or device)";
     return std::nullopt;
   }
   if (static_cast<std::size_t>(info.st_size) > max_bytes) {

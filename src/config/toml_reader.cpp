@@ -145,8 +145,10 @@ std::optional<Millis> TableReader::OptionalDuration(std::string_view key, Millis
   }
   const std::string& text = node->as_string()->get();
   const auto value = ParseDuration(text);
-  const bool syntax_ok =
-      !text.empty() && text.find_first_not_of("0123456789.hms") == std::string::npos;
+  // Zeros cannot overflow: if the text parses with its digits zeroed, only the size was wrong.
+  std::string zeroed = text;
+  for (char& c : zeroed) c = (c >= '0' && c <= '9') ? '0' : c;
+  const bool syntax_ok = ParseDuration(zeroed).has_value();
   if (!value && syntax_ok) {
     Fail(key, "duration too large: " + ShowValue(text) + " (at most " +
                   FormatDuration(kMaxDuration) + ")");

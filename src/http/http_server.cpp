@@ -29,6 +29,7 @@ namespace {
 
 constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr int kFdReserve = 8;
+constexpr long long kMaxDrainedBody = 64 * 1024;
 // A scrape sends its request with the handshake; a socket silent this long is let through
 // to a worker (and its request_timeout_ms) only then.
 constexpr int kDeferAcceptSeconds = 5;
@@ -109,7 +110,7 @@ http::HttpRequest ReadRequest(mg_connection* conn) {
   http::HttpRequest request;
   if (info == nullptr) return request;
   request.method = info->request_method != nullptr ? info->request_method : "";
-  request.raw_path = info->local_uri != nullptr ? info->local_uri : "";
+  request.path = info->local_uri != nullptr ? info->local_uri : "";  // raw: decode_url=no
   request.query = info->query_string != nullptr ? info->query_string : "";
   const char* encoding = mg_get_header(conn, "Accept-Encoding");
   request.accept_encoding = encoding != nullptr ? encoding : "";
@@ -273,7 +274,7 @@ bool HttpServer::Impl::Serve(mg_connection* conn) noexcept {
   ++connections_in_use;
   try {
     http::HttpRequest request = ReadRequest(conn);
-    const std::optional<std::string> path = http::DecodePath(request.raw_path);
+    const std::optional<std::string> path = http::DecodePath(request.path);
     request.path = path.value_or("");
     http::HttpResponse response;
     try {
@@ -316,8 +317,9 @@ int HttpServer::Impl::OnBeginRequest(mg_connection* conn) {
   }
   const mg_request_info* info = mg_get_request_info(conn);
   const char* chunked = mg_get_header(conn, "Transfer-Encoding");
-  if ((info != nullptr && info->content_length > 0) || chunked != nullptr) {
-    // mg_send_http_error closes the connection, so civetweb does not drain the body.
+  // A small body is drained after the response within request_timeout_ms; a large or chunked
+  // one (Content-Length: 10^12 on a GET) would hold the worker, so refuse it and close.
+  if ((info != nullptr && info->content_length > kMaxDrainedBody) || chunked != nullptr) {
     mg_send_http_error(conn, 413, "%s", "request body not accepted\n");
     impl->CountStatus(413);
     return 1;

@@ -15,9 +15,8 @@ namespace pgconn::http {
 
 struct HttpRequest {
   std::string method;
-  std::string path;      // decoded, without the query string
-  std::string raw_path;  // as sent (percent-encoded)
-  std::string query;     // raw, without '?'; routing ignores it
+  std::string path;   // decoded (DecodePath), without the query string
+  std::string query;  // raw, without '?'; routing ignores it
   std::string accept_encoding;
   std::string authorization;  // the Authorization header; never logged
 };

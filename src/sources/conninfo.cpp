@@ -139,14 +139,14 @@ std::string RedactConninfoMessage(std::string_view message) {
 
 namespace {
 
-bool OneOf(const std::string& value, std::initializer_list<const char*> allowed) {
+bool OneOf(const std::string& value, const std::vector<const char*>& allowed) {
   for (const char* candidate : allowed) {
     if (value == candidate) return true;
   }
   return false;
 }
 
-std::string AllowedList(std::initializer_list<const char*> allowed) {
+std::string AllowedList(const std::vector<const char*>& allowed) {
   std::string out;
   for (const char* candidate : allowed) out += (out.empty() ? "" : ", ") + std::string(candidate);
   return out;
@@ -159,7 +159,7 @@ std::optional<std::string> DsnValueError(std::string_view dsn) {
   if (!options) return DsnParseError(dsn);
   struct Choice {
     const char* key;
-    std::initializer_list<const char*> allowed;
+    std::vector<const char*> allowed;
   };
   static const Choice kChoices[] = {
       {"sslmode", {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}},

@@ -29,11 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   pgconn::http::HttpRequest request;
   request.method = parts[0];
-  request.raw_path = parts[1];
   request.query = parts[2];
   request.accept_encoding = parts[3];
   (void)pgconn::http::AcceptsGzip(request.accept_encoding);
-  const auto path = pgconn::http::DecodePath(request.raw_path);
+  const auto path = pgconn::http::DecodePath(parts[1]);
   if (!path) return 0;
   for (const char c : *path) {
     if (static_cast<unsigned char>(c) < 0x20) abort();

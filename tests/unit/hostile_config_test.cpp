@@ -178,7 +178,7 @@ TEST(HostileConfigTest, MessagesAreShortEscapedAndNameTheEncoding) {
       ParseError("[[target]]\nname = \"" + long_name + "!\"\ndsn = \"host=db\"\n");
   EXPECT_LT(error.size(), 400u) << error.size();
   EXPECT_NE(error.find("100001 bytes"), std::string::npos);
-  EXPECT_NE(ParseError("\xFF\xFE[\0e\0", 6).find("UTF-16"), std::string::npos);
+  EXPECT_NE(ParseError(std::string("\xFF\xFE[\0e\0", 6)).find("UTF-16"), std::string::npos);
   EXPECT_NE(ParseError("# caf\xE9\n" + kTarget).find("not UTF-8"), std::string::npos);
   const std::string unknown = ParseError(kTarget + "\"k\\u0007ey\" = 1\n");
   EXPECT_NE(unknown.find("\\x07"), std::string::npos) << unknown;
