@@ -102,7 +102,7 @@ run_ctest() {
 }
 
 # --- Hostile input (issue 13): sanitizer builds and fuzzers, each in its own build dir. ---
-# PGCONN_SKIP_SANITIZERS=1 skips them; PGCONN_FUZZ_SECONDS (default 45) is each fuzzer's time.
+# PGCONN_SKIP_SANITIZERS=1 skips them; PGCONN_FUZZ_SECONDS (default 30) is each fuzzer's time.
 SAN_LAUNCHER=()
 if command -v ccache >/dev/null 2>&1; then
   export CCACHE_BASEDIR="$ROOT"
@@ -144,7 +144,7 @@ fuzz_build() {
     cmake --build build-fuzz -j"$JOBS" --target fuzz_config fuzz_dsn fuzz_procfs fuzz_router
 }
 fuzz_run() {
-  local name rc=0 seconds="${PGCONN_FUZZ_SECONDS:-45}"
+  local name rc=0 seconds="${PGCONN_FUZZ_SECONDS:-30}"
   mkdir -p build-fuzz/artifacts
   for name in config dsn procfs router; do
     rm -rf "build-fuzz/corpus-$name" && cp -r "tests/fuzz/corpus/$name" "build-fuzz/corpus-$name"

@@ -103,11 +103,12 @@ TEST(HostileHttpTest, SlowlorisOf500ConnectionsLeavesAScrapeFast) {
     }
   });
   const auto slowest = SlowestScrape(exporter, "500-connection slowloris");
+  // Every slow connection holds a worker, and the self-metrics show it.
+  const double open = Value(exporter.Scrape(), "pgconn_http_connections_open").value_or(0);
   stop = true;
   drip.join();
   EXPECT_LT(slowest, kScrapeBound);
-  // Every slow connection held a worker: the self-metrics saw them.
-  EXPECT_GE(Value(exporter.Scrape(), "pgconn_http_workers").value_or(0), 500);
+  EXPECT_GE(open, 400) << "pgconn_http_connections_open during the slowloris";
 }
 
 TEST(HostileHttpTest, TwoThousandRequestlessConnectionsLeaveAScrapeFast) {
