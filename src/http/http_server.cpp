@@ -63,7 +63,6 @@ std::vector<std::string> CivetOptions(const std::string& address, int threads) {
       {"num_threads", std::to_string(threads)},
       {"request_timeout_ms", "3000"},  // whole request head; bounds a slowloris per worker
       {"keep_alive_timeout_ms", "2000"},
-      {"linger_timeout_ms", "0"},
       {"listen_backlog", "4096"},
       {"connection_queue", std::to_string(threads)},
       {"enable_keep_alive", "yes"},
