@@ -16,6 +16,9 @@ PACKAGES=(
   pkg-config
   git
   clang-format
+  clang             # libFuzzer targets (tests/fuzz)
+  libclang-rt-14-dev # libFuzzer and sanitizer runtimes for clang
+  ccache
   curl
   # libraries
   libpqxx-dev

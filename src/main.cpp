@@ -14,6 +14,7 @@
 #include "pgconn/config.h"
 #include "pgconn/config_overrides.h"
 #include "pgconn/exporter.h"
+#include "pgconn/fd_reserve.h"
 #include "pgconn/logging.h"
 #include "pgconn/plan_command.h"
 
@@ -189,6 +190,7 @@ int main(int argc, char** argv) {
   // One thread per target would otherwise get a malloc arena each (~1 MiB per target).
   mallopt(M_ARENA_MAX, 2);
   signal(SIGPIPE, SIG_IGN);  // libpq and civetweb write to sockets that may be gone
+  pgconn::RaiseFdLimit();    // soft RLIMIT_NOFILE -> hard, as Go exporters do
   CLI::App app("Polls PostgreSQL connection capacity and serves it as Prometheus metrics.",
                "pgconn_exporter");
   app.set_version_flag("--version", pgconn::VersionString());

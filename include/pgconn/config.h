@@ -117,8 +117,10 @@ struct Config {
   ExporterConfig exporter;
   std::vector<TargetConfig> targets;
   std::vector<ProcessConfig> processes;
-  WebConfig web;                      // from --web.config.file; no users means no authentication
-  std::vector<std::string> warnings;  // located "file:line:col: ..." (LoadOptions)
+  WebConfig web;  // from --web.config.file; no users means no authentication
+  // Located "path:line:column: ..." warnings: risky but usable input (a password file others
+  // can read), and in --check-config a missing password source (LoadOptions).
+  std::vector<std::string> warnings;
   std::vector<PgbouncerConfig> pgbouncers;  // [[pgbouncer]], file order
 };
 

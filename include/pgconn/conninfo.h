@@ -19,8 +19,16 @@ std::string BuildConninfo(const TargetConfig& target);
 // cannot parse it. Safe for logs, labels and the landing page.
 std::string RedactDsn(std::string_view dsn);
 
-// libpq's parse error for a DSN, or nullopt when it parses.
+// libpq's parse error for a DSN (redacted), or nullopt when it parses.
 std::optional<std::string> DsnParseError(std::string_view dsn);
+
+// A libpq conninfo-parser message with every quoted fragment that is not a conninfo keyword
+// replaced by <redacted>: libpq quotes the text it could not parse (part of a password).
+std::string RedactConninfoMessage(std::string_view message);
+
+// What libpq would refuse only at connect time: sslmode & co. values, bad ports, host/port
+// lists of different lengths. nullopt when none; the message never quotes a value.
+std::optional<std::string> DsnValueError(std::string_view dsn);
 
 // True when the DSN carries a password (password= or user:password@ in a URL).
 bool DsnHasPassword(std::string_view dsn);

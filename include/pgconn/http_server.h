@@ -19,7 +19,7 @@ struct HttpOptions {
   std::string listen_address = "0.0.0.0:10432";  // normalized HOST:PORT
   std::string telemetry_path = "/metrics";
   std::string version;  // shown on the landing page
-  int threads = 8;
+  int threads = 1024;   // one per open connection (civetweb); sized for abuse, see README
   // user -> bcrypt hash (--web.config.file); when not empty, every path but /healthz needs
   // basic auth.
   std::map<std::string, std::string> basic_auth_users;

@@ -7,6 +7,7 @@
 #include "pool_section.h"
 #include "read_file.h"
 #include "sections.h"
+#include "text_guard.h"
 #include "toml_reader.h"
 
 namespace pgconn {
@@ -70,7 +71,7 @@ toml::table ParseToml(std::string_view text, const ConfigSource& source) {
   try {
     return toml::parse(text, std::string_view(source.path()));
   } catch (const toml::parse_error& error) {
-    source.Fail(error.source().begin, error.description());
+    source.Fail(error.source().begin, config::Escaped(error.description()));
   }
 }
 
@@ -84,6 +85,7 @@ Config ParseConfig(std::string_view toml_text, const std::string& source_path) {
 Config ParseConfig(std::string_view toml_text, const std::string& source_path,
                    const LoadOptions& options) {
   const config::ConfigSource source(source_path, options.secrets_optional);
+  config::CheckConfigText(toml_text, source);  // before toml++: it can crash on deep nesting
   const toml::table root = config::ParseToml(toml_text, source);
   config::RejectUnknownSections(root, source);
   Config out;
@@ -95,6 +97,8 @@ Config ParseConfig(std::string_view toml_text, const std::string& source_path,
       source.Fail({1, 1}, section.missing_error);
     }
   }
+  const auto& risky = source.warnings();  // appended after the sections' own warnings
+  out.warnings.insert(out.warnings.end(), risky.begin(), risky.end());
   return out;
 }
 

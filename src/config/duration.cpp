@@ -65,7 +65,7 @@ std::optional<std::int64_t> TakeComponent(std::string_view& text) {
   std::int64_t scale = *unit;
   for (char c : fraction) {  // digits finer than 1ns are dropped, as in Go
     scale /= 10;
-    total += (c - '0') * scale;
+    if (__builtin_add_overflow(total, (c - '0') * scale, &total)) return std::nullopt;
   }
   return total;
 }

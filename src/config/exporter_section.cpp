@@ -3,6 +3,7 @@
 
 #include "listen_address.h"
 #include "sections.h"
+#include "text_guard.h"
 
 namespace pgconn::config {
 namespace {
@@ -24,8 +25,10 @@ void CheckTelemetryPath(const TableReader& exporter, const std::string& path) {
 
 std::string TelemetryPathError(const std::string& path) {
   if (path.empty() || path[0] != '/') return "must start with '/'";
-  if (path == "/" || path == "/healthz") {
-    return "\"" + path + "\" is reserved (landing page / health check); use e.g. /metrics";
+  if (HasControlByte(path, false)) return "contains a control character: " + ShowValue(path);
+  if (path == "/" || path == "/healthz" || path == "/probe") {
+    return ShowValue(path) +
+           " is reserved (landing page / health check / probe); use e.g. /metrics";
   }
   if (path.rfind("/-/", 0) == 0) {
     return "paths under /-/ are reserved (/-/reload); use e.g. /metrics";

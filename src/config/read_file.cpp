@@ -1,6 +1,7 @@
 #include "read_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,9 +31,25 @@ class Fd {
 
 std::optional<std::string> ReadSmallFile(const std::string& path, std::size_t max_bytes,
                                          std::string* error) {
-  const Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO without a writer must not hang; fstat then refuses it.
+  const Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (fd.get() < 0) {
     *error = Reason(errno);
+    return std::nullopt;
+  }
+  struct stat info {};
+  if (fstat(fd.get(), &info) != 0) {
+    *error = Reason(errno);
+    return std::nullopt;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    *error =
+        S_ISDIR(info.st_mode) ? Reason(EISDIR) : "not a regular file (a FIFO, socket or device)";
+    return std::nullopt;
+  }
+  if (static_cast<std::size_t>(info.st_size) > max_bytes) {
+    *error = "file too large (" + std::to_string(info.st_size) + " bytes, at most " +
+             std::to_string(max_bytes) + ")";
     return std::nullopt;
   }
   std::string content;
@@ -47,7 +64,7 @@ std::optional<std::string> ReadSmallFile(const std::string& path, std::size_t ma
     if (n == 0) return content;
     content.append(buffer, static_cast<std::size_t>(n));
     if (content.size() > max_bytes) {
-      *error = "file is larger than " + std::to_string(max_bytes) + " bytes";
+      *error = "file too large (more than " + std::to_string(max_bytes) + " bytes)";
       return std::nullopt;
     }
   }

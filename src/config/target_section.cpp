@@ -1,4 +1,6 @@
 // [[target]]: one PostgreSQL server to watch, with its credentials resolved at load time.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 #include "pool_section.h"
 #include "read_file.h"
 #include "sections.h"
+#include "text_guard.h"
 
 namespace pgconn::config {
 namespace {
@@ -85,8 +88,8 @@ bool UrlHasPassword(std::string_view dsn) {
 void CheckName(const TableReader& target, const std::string& name,
                std::map<std::string, unsigned>& first_lines) {
   if (name.empty() || !std::all_of(name.begin(), name.end(), IsNameChar)) {
-    target.Fail("name",
-                "invalid target name \"" + name + "\" (use letters, digits and _ . : - only)");
+    target.Fail("name", "invalid target name " + ShowValue(name) +
+                            " (use letters, digits and _ . : - only)");
   }
   const auto [it, inserted] = first_lines.emplace(name, target.PositionOf("name").line);
   if (!inserted) {
@@ -97,6 +100,8 @@ void CheckName(const TableReader& target, const std::string& name,
 
 void CheckDsn(const TableReader& target, const std::string& dsn) {
   if (dsn.empty()) target.Fail("dsn", "must not be empty");
+  // libpq reads a C string: a NUL would silently drop the rest.
+  if (HasControlByte(dsn)) target.Fail("dsn", "contains a control character (NUL, newline, ...)");
   if (UrlHasPassword(dsn)) {
     target.Fail("dsn", "contains a password; " + std::string(kUsePasswordKeys));
   }
@@ -106,6 +111,7 @@ void CheckDsn(const TableReader& target, const std::string& dsn) {
   if (DsnHasPassword(dsn)) {
     target.Fail("dsn", "contains a password; " + std::string(kUsePasswordKeys));
   }
+  if (const auto error = DsnValueError(dsn)) target.Fail("dsn", *error);
 }
 
 void CheckLabels(const TableReader& target, const std::vector<std::string>& labels) {
@@ -157,6 +163,15 @@ PasswordKeys ReadPasswordKeys(TableReader& target) {
   return keys;
 }
 
+// Like libpq's .pgpass check, but a warning: the file is still used.
+void WarnIfReadableByOthers(const TableReader& target, const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    target.Warn("password_file",
+                path + " is readable by group or others; chmod 600 (or 640 for a service group)");
+  }
+}
+
 void ReadPasswordFile(const TableReader& target, const std::string& file, TargetConfig& out) {
   const std::string path = target.source().ResolvePath(file);
   std::string error;
@@ -166,6 +181,10 @@ void ReadPasswordFile(const TableReader& target, const std::string& file, Target
     content->pop_back();
   }
   if (content->empty()) target.Fail("password_file", path + " is empty");
+  if (content->find('\0') != std::string::npos) {
+    target.Fail("password_file", path + " contains a NUL byte (libpq would cut the password)");
+  }
+  WarnIfReadableByOthers(target, path);
   out.password = std::move(*content);
   out.password_source = "password_file " + path;
 }
@@ -174,6 +193,9 @@ void ReadPasswordEnv(const TableReader& target, const std::string& name, TargetC
   const char* value = std::getenv(name.c_str());
   if (!value) target.Fail("password_env", "environment variable " + name + " is not set");
   if (*value == '\0') target.Fail("password_env", "environment variable " + name + " is empty");
+  if (HasControlByte(value, false)) {
+    target.Fail("password_env", "environment variable " + name + " contains a control character");
+  }
   out.password = value;
   out.password_source = "password_env " + name;
 }

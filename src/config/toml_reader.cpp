@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <tuple>
 
+#include "text_guard.h"
+
 namespace pgconn::config {
 namespace {
 
@@ -15,13 +17,19 @@ toml::source_position KeyPosition(const toml::key& key, const toml::node& value)
   return key.source().begin ? key.source().begin : value.source().begin;
 }
 
-std::string Quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+// Long or odd keys (a 100 KB name, a control byte) are shortened and escaped.
+std::string Quoted(std::string_view text) { return "'" + Escaped(text, 64) + "'"; }
 
 }  // namespace
 
 void ConfigSource::Fail(const toml::source_position& position, std::string_view message) const {
   throw ConfigError(path_ + ":" + std::to_string(position.line) + ":" +
                     std::to_string(position.column) + ": " + std::string(message));
+}
+
+void ConfigSource::Warn(const toml::source_position& position, std::string_view message) const {
+  warnings_.push_back(path_ + ":" + std::to_string(position.line) + ":" +
+                      std::to_string(position.column) + ": " + std::string(message));
 }
 
 std::string ConfigSource::ResolvePath(std::string_view path) const {
@@ -86,6 +94,10 @@ void TableReader::FailAtElement(std::string_view key, std::size_t index,
                std::string(key) + "[" + std::to_string(index) + "]: " + std::string(message));
 }
 
+void TableReader::Warn(std::string_view key, std::string_view message) const {
+  source_.Warn(PositionOf(key), std::string(key) + ": " + std::string(message));
+}
+
 void TableReader::FailAtHeader(std::string_view message) const {
   source_.Fail(table_.source().begin, message);
 }
@@ -133,9 +145,21 @@ std::optional<Millis> TableReader::OptionalDuration(std::string_view key, Millis
   }
   const std::string& text = node->as_string()->get();
   const auto value = ParseDuration(text);
-  if (!value) Fail(key, "invalid duration \"" + text + "\" (use e.g. 500ms, 15s, 1m)");
+  // Zeros cannot overflow: if the text parses with its digits zeroed, only the size was wrong.
+  std::string zeroed = text;
+  for (char& c : zeroed) c = (c >= '0' && c <= '9') ? '0' : c;
+  const bool syntax_ok = ParseDuration(zeroed).has_value();
+  if (!value && syntax_ok) {
+    Fail(key, "duration too large: " + ShowValue(text) + " (at most " +
+                  FormatDuration(kMaxDuration) + ")");
+  }
+  if (!value) Fail(key, "invalid duration " + ShowValue(text) + " (use e.g. 500ms, 15s, 1m)");
+  if (*value > kMaxDuration) {
+    Fail(key, "duration too large: " + ShowValue(text) + " (at most " +
+                  FormatDuration(kMaxDuration) + ")");
+  }
   if (*value < min) {
-    Fail(key, "must be at least " + FormatDuration(min) + ", got \"" + text + "\"");
+    Fail(key, "must be at least " + FormatDuration(min) + ", got " + ShowValue(text));
   }
   return value;
 }

@@ -30,6 +30,9 @@
 
 namespace pgconn::config {
 
+// Every interval and timeout is at most a day, so adding one to a clock cannot overflow.
+inline constexpr Millis kMaxDuration{24 * 3600 * 1000};
+
 // The file being read: formats errors as "path:line:column: message".
 class ConfigSource {
  public:
@@ -40,12 +43,16 @@ class ConfigSource {
   // --check-config: missing password sources are warnings (LoadOptions).
   bool secrets_optional() const { return secrets_optional_; }
   [[noreturn]] void Fail(const toml::source_position& position, std::string_view message) const;
+  // Collected and handed to Config::warnings.
+  void Warn(const toml::source_position& position, std::string_view message) const;
+  const std::vector<std::string>& warnings() const { return warnings_; }
   // Relative paths inside the config (password_file, ...) are relative to the config's directory.
   std::string ResolvePath(std::string_view path) const;
 
  private:
   std::string path_;
   bool secrets_optional_ = false;
+  mutable std::vector<std::string> warnings_;
 };
 
 // "string", "integer", "float", "boolean", "array", "table", "date", "time", "date-time".
@@ -63,7 +70,7 @@ class TableReader {
   std::optional<bool> OptionalBool(std::string_view key);
   std::optional<std::int64_t> OptionalInteger(std::string_view key, std::int64_t min,
                                               std::int64_t max);
-  // A Go-style duration string ("15s"); values below `min` are rejected.
+  // A Go-style duration string ("15s"); values below `min` or above kMaxDuration are rejected.
   std::optional<Millis> OptionalDuration(std::string_view key, Millis min);
   std::optional<std::vector<std::string>> OptionalStringArray(std::string_view key);
   // One of a fixed set of strings, e.g. {{"text", LogFormat::kText}, {"json", LogFormat::kJson}}.
@@ -80,6 +87,7 @@ class TableReader {
   [[noreturn]] void FailAtElement(std::string_view key, std::size_t index,
                                   std::string_view message) const;
   [[noreturn]] void FailAtHeader(std::string_view message) const;
+  void Warn(std::string_view key, std::string_view message) const;
   // Appends "(hint)" to the unknown-key error for `key`, for keys people are likely to try.
   void HintIfUnknown(std::string_view key, std::string_view hint);
   // Fails on the first key (in file order) that no getter took. ReadTable/ReadTableArray

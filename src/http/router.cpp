@@ -52,10 +52,10 @@ int HexValue(char c) {
   return -1;
 }
 
-std::optional<std::string> DecodeQueryComponent(std::string_view text) {
+std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
+    if (plus_is_space && text[i] == '+') {
       out.push_back(' ');
     } else if (text[i] != '%') {
       out.push_back(text[i]);
@@ -70,7 +70,21 @@ std::optional<std::string> DecodeQueryComponent(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> DecodeQueryComponent(std::string_view text) {
+  return PercentDecode(text, true);
+}
+
 }  // namespace
+
+std::optional<std::string> DecodePath(std::string_view raw) {
+  std::optional<std::string> path = PercentDecode(raw, false);
+  if (!path) return std::nullopt;
+  for (const char c : *path) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return std::nullopt;
+  }
+  return path;
+}
 
 std::optional<std::string> QueryParameter(std::string_view query, std::string_view name) {
   while (!query.empty()) {
@@ -137,16 +151,18 @@ HttpResponse Router::Handle(const HttpRequest& request) const {
     return MakeResponse(404, kTextPlain, "not found\n");
   }
   const auto methods = methods_.find(request.path);
-  const bool allowed = methods == methods_.end()
-                           ? request.method == "GET" || request.method == "HEAD"
-                           : methods->second.count(request.method) != 0;
-  if (!allowed) {
+  const std::set<std::string> route_methods =
+      methods == methods_.end() ? std::set<std::string>{"GET", "HEAD"} : methods->second;
+  std::string allow;
+  for (const auto& method : route_methods) allow += method + ", ";
+  allow += "OPTIONS";
+  if (request.method == "OPTIONS") {
+    HttpResponse response = MakeResponse(204, kTextPlain, "");
+    response.headers.emplace_back("Allow", allow);
+    return response;
+  }
+  if (route_methods.count(request.method) == 0) {
     HttpResponse response = MakeResponse(405, kTextPlain, "method not allowed\n");
-    std::string allow;
-    for (const auto& method :
-         methods == methods_.end() ? std::set<std::string>{"GET", "HEAD"} : methods->second) {
-      allow += (allow.empty() ? "" : ", ") + method;
-    }
     response.headers.emplace_back("Allow", allow);
     return response;
   }

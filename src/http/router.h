@@ -15,7 +15,7 @@ namespace pgconn::http {
 
 struct HttpRequest {
   std::string method;
-  std::string path;   // decoded, without the query string
+  std::string path;   // decoded (DecodePath), without the query string
   std::string query;  // raw, without '?'; routing ignores it
   std::string accept_encoding;
   std::string authorization;  // the Authorization header; never logged
@@ -26,6 +26,7 @@ struct HttpResponse {
   std::string content_type;
   // Shared so a scrape can point into the published Snapshot instead of copying it.
   std::shared_ptr<const std::string> body;
+  std::shared_ptr<const std::string> tail;  // written after body (the HTTP self-metrics)
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
@@ -40,8 +41,13 @@ bool AcceptsGzip(std::string_view accept_encoding);
 // "target"), percent- and '+'-decoded; nullopt when absent or badly encoded.
 std::optional<std::string> QueryParameter(std::string_view query, std::string_view name);
 
-// Maps exact paths to handlers. Every route answers GET and HEAD; other methods get 405,
-// unknown paths 404. Later additions (/probe, auth) are one Add() or one check in Handle().
+// Percent-decodes a raw request path; nullopt when an escape is malformed or the decoded
+// path holds a control byte (%00, %0A, ...): such a path must never reach a route.
+std::optional<std::string> DecodePath(std::string_view raw);
+
+// Maps exact paths to handlers. Every route answers GET and HEAD (OPTIONS: 204 with Allow);
+// other methods get 405, unknown paths 404. Later additions (/probe, auth) are one Add() or one
+// check in Handle().
 class Router {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;

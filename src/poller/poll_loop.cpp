@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "pgconn/clock_math.h"
+
 namespace pgconn {
 namespace {
 
@@ -83,15 +85,16 @@ bool PollLoop::WaitUntil(SteadyClock::time_point when) {
 
 void PollLoop::Run(Millis first_delay) {
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  auto next = SteadyClock::now() + first_delay;
+  auto next = SaturatingAdd<SteadyClock>(SteadyClock::now(), first_delay);
   if (WaitUntil(next)) return;
   while (true) {
     const int failures = poll_();
     if (failures == 0) {
       // Keep the cadence; after a long poll, start the next one now instead of bursting.
-      next = std::max(next + interval_, SteadyClock::now());
+      next = std::max(SaturatingAdd<SteadyClock>(next, interval_), SteadyClock::now());
     } else {
-      next = SteadyClock::now() + BackoffDelay(interval_, failures, jitter(random_));
+      next = SaturatingAdd<SteadyClock>(SteadyClock::now(),
+                                        BackoffDelay(interval_, failures, jitter(random_)));
     }
     if (WaitUntil(next)) return;
   }

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "pgconn/clock_math.h"
+
 namespace pgconn {
 namespace {
 
@@ -79,7 +81,7 @@ void ProcessWatcher::Run() {
   auto next = SteadyClock::now();
   while (true) {
     ScanOnce();
-    next = std::max(next + interval_, SteadyClock::now());
+    next = std::max(SaturatingAdd<SteadyClock>(next, interval_), SteadyClock::now());
     std::unique_lock<std::mutex> lock(mutex_);
     if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "pgconn/churn_metrics.h"
+#include "pgconn/clock_math.h"
 #include "pgconn/conninfo.h"
 #include "pgconn/poller.h"
 

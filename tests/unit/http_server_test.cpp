@@ -136,6 +136,11 @@ Response Get(int port, const std::string& target, const std::string& extra_heade
   return Request(port, "GET", target, extra_headers);
 }
 
+// /metrics without the HTTP self-metrics the server appends (pgconn_http_*).
+std::string Exposition(const std::string& body) {
+  return body.substr(0, body.find("# HELP pgconn_http_workers"));
+}
+
 std::string Gunzip(const std::string& compressed) {
   z_stream stream{};
   if (inflateInit2(&stream, 15 + 16) != Z_OK) return "inflateInit2 failed";
@@ -198,7 +203,7 @@ TEST_F(HttpServerTest, MetricsPathServesTheSnapshot) {
   const Response response = Get(port_, "/metrics");
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.Header("content-type"), kExpositionType);
-  EXPECT_EQ(response.body, store_->Current()->text);
+  EXPECT_EQ(Exposition(response.body), store_->Current()->text);
   EXPECT_EQ(response.Header("content-length"), std::to_string(response.body.size()));
   EXPECT_EQ(response.headers.count("content-encoding"), 0u);
 }
@@ -217,10 +222,22 @@ TEST_F(HttpServerTest, GzipWhenAsked) {
   EXPECT_EQ(Gunzip(response.body), store_->Current()->text);
 }
 
+// The HTTP self-metrics follow the snapshot: plain text, and as a second gzip member.
+TEST_F(HttpServerTest, AppendsHttpSelfMetricsInBothEncodings) {
+  Get(port_, "/nope");
+  const Response plain = Get(port_, "/metrics");
+  EXPECT_NE(plain.body.find("pgconn_http_requests_total{code=\"404\"} 1"), std::string::npos)
+      << plain.body;
+  const Response gz = Get(port_, "/metrics", "Accept-Encoding: gzip\r\n");
+  const size_t first = GzipCompress(store_->Current()->text).size();
+  ASSERT_GT(gz.body.size(), first);
+  EXPECT_NE(Gunzip(gz.body.substr(first)).find("pgconn_http_workers"), std::string::npos);
+}
+
 TEST_F(HttpServerTest, NoGzipWhenRefused) {
   const Response response = Get(port_, "/metrics", "Accept-Encoding: gzip;q=0, identity\r\n");
   EXPECT_EQ(response.headers.count("content-encoding"), 0u);
-  EXPECT_EQ(response.body, store_->Current()->text);
+  EXPECT_EQ(Exposition(response.body), store_->Current()->text);
 }
 
 TEST_F(HttpServerTest, HeadHasLengthButNoBody) {
@@ -228,7 +245,8 @@ TEST_F(HttpServerTest, HeadHasLengthButNoBody) {
   client.Send("HEAD /metrics HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
   const Response head = client.Read(/*head=*/true);
   EXPECT_EQ(head.status, 200);
-  EXPECT_EQ(head.Header("content-length"), std::to_string(store_->Current()->text.size()));
+  // The snapshot plus the HTTP self-metrics appended to it.
+  EXPECT_GT(std::stoul(head.Header("content-length")), store_->Current()->text.size());
   // The next response on the same connection starts right where the head ended.
   const Response next = client.Read();
   EXPECT_EQ(next.status, 200);
@@ -261,11 +279,14 @@ TEST_F(HttpServerTest, Healthz) {
 }
 
 TEST_F(HttpServerTest, OtherMethodsAre405) {
-  for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+  for (const char* method : {"POST", "PUT", "DELETE", "PATCH"}) {
     const Response response = Request(port_, method, "/metrics", "Content-Length: 0\r\n");
     EXPECT_EQ(response.status, 405) << method;
-    EXPECT_EQ(response.Header("allow"), "GET, HEAD") << method;
+    EXPECT_EQ(response.Header("allow"), "GET, HEAD, OPTIONS") << method;
   }
+  const Response options = Request(port_, "OPTIONS", "/metrics", "");
+  EXPECT_EQ(options.status, 204);
+  EXPECT_EQ(options.Header("allow"), "GET, HEAD, OPTIONS");
 }
 
 TEST_F(HttpServerTest, PostWithBodyDoesNotConfuseKeepAlive) {
@@ -285,7 +306,7 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequests) {
     client.Send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
     const Response response = client.Read();
     EXPECT_EQ(response.status, 200);
-    EXPECT_EQ(response.body, store_->Current()->text);
+    EXPECT_EQ(Exposition(response.body), store_->Current()->text);
   }
 }
 
@@ -315,7 +336,7 @@ TEST_F(HttpServerTest, SurvivesClientThatHangsUpMidRequest) {
 
 TEST_F(HttpServerTest, PublishingANewSnapshotChangesTheNextResponse) {
   store_->Publish(MakeSnapshot("pgconn_up{target=\"main\"} 0\n"));
-  EXPECT_EQ(Get(port_, "/metrics").body, "pgconn_up{target=\"main\"} 0\n");
+  EXPECT_EQ(Exposition(Get(port_, "/metrics").body), "pgconn_up{target=\"main\"} 0\n");
   EXPECT_EQ(Gunzip(Get(port_, "/metrics", "Accept-Encoding: gzip\r\n").body),
             "pgconn_up{target=\"main\"} 0\n");
 }
@@ -353,7 +374,7 @@ TEST_F(HttpServerTest, EmptySnapshotIsServedWithoutGzip) {
   const Response response = Get(port_, "/metrics", "Accept-Encoding: gzip\r\n");
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.headers.count("content-encoding"), 0u);
-  EXPECT_EQ(response.body, "");
+  EXPECT_EQ(Exposition(response.body), "");
 }
 
 TEST_F(HttpServerTest, BusyPortThrowsWithTheAddress) {
@@ -387,7 +408,7 @@ TEST(HttpServerAddressTest, CustomTelemetryPath) {
   options.listen_address = "127.0.0.1:0";
   options.telemetry_path = "/custom/metrics";
   HttpServer server(options, store, std::make_shared<spdlog::logger>("test"));
-  EXPECT_EQ(Get(server.port(), "/custom/metrics").body, "x 1\n");
+  EXPECT_EQ(Exposition(Get(server.port(), "/custom/metrics").body), "x 1\n");
   EXPECT_EQ(Get(server.port(), "/metrics").status, 404);
 }
 

@@ -74,7 +74,7 @@ TEST_F(ProbeHttpTest, BasicAuthGuardsEverythingButHealthz) {
   EXPECT_EQ(Get("/healthz", {}).status, 200);
   const auto metrics = GetAuthorized("/metrics");
   EXPECT_EQ(metrics.status, 200);
-  EXPECT_EQ(metrics.body, "all 1\n");
+  EXPECT_EQ(metrics.body.substr(0, metrics.body.find("# HELP pgconn_http_")), "all 1\n");
 }
 
 }  // namespace
