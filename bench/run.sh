@@ -74,7 +74,7 @@ dpkg_has() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok install
 # What the benchmark itself runs, then what building the exporter needs (the same names
 # as scripts/install-deps.sh, which also installs the test and packaging tools).
 BENCH_PKGS=(prometheus-postgres-exporter wrk curl postgresql-15 libbenchmark-dev python3)
-BUILD_PKGS=(build-essential cmake pkg-config libpq-dev libpqxx-dev prometheus-cpp-dev
+BUILD_PKGS=(build-essential cmake pkg-config libpq-dev prometheus-cpp-dev
             libcivetweb-dev libtomlplusplus-dev libspdlog-dev libfmt-dev zlib1g-dev
             libcrypt-dev libyaml-cpp-dev)
 for pkg in "${BENCH_PKGS[@]}" "${BUILD_PKGS[@]}"; do

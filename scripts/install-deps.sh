@@ -21,7 +21,6 @@ PACKAGES=(
   ccache
   curl
   # libraries
-  libpqxx-dev
   libpq-dev
   prometheus-cpp-dev
   libcivetweb-dev

@@ -18,7 +18,7 @@ echo "built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)"
 
 field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Package)" = "$PACKAGE" ] || { echo "FAIL: Package is $(field Package)" >&2; exit 1; }
-for lib in libpqxx-6.4 libpq5 libcivetweb1 libyaml-cpp0.7 libcrypt1; do
+for lib in libpq5 libcivetweb1 libyaml-cpp0.7 libcrypt1; do
   field Depends | grep -q "$lib" || { echo "FAIL: Depends lacks $lib: $(field Depends)" >&2; exit 1; }
 done
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's#^\./#/#' >"$tmp/contents"

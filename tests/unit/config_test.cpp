@@ -323,10 +323,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "1:1: no [[target]] defined: at least one target is required"},
         BadFile{"bad_target_not_array.toml",
                 "1:1: target: expected [[target]] (an array of tables), got table"},
-        BadFile{
-            "bad_telemetry_path.toml",
-            "2:18: telemetry_path: \"/healthz\" is reserved (landing page / health check / probe / "
-            "reload); use e.g. /metrics"},
+        BadFile{"bad_telemetry_path.toml",
+                "2:18: telemetry_path: \"/healthz\" is reserved (landing page / health check / "
+                "probe); use e.g. /metrics"},
         BadFile{"bad_log_level.toml",
                 "2:13: log_level: invalid value \"verbose\" (expected one of: debug, info, warn, "
                 "error)"},
