@@ -131,6 +131,8 @@ std::string LimitedExporter(const TempDir& dir, int limit) {
 
 TEST(HostileHttpTest, FullFdTableStillServesMetricsAndCountsIt) {
   TestPostgres pg;
+  // The harness caps the exporter role at a few sessions; this test needs 50 of them open.
+  pg.SuperuserSql(std::string("ALTER ROLE ") + kExporterRole + " CONNECTION LIMIT -1");
   std::string config = ExporterToml("500ms");
   for (int i = 0; i < 50; ++i) config += TargetToml("t" + std::to_string(i), pg.Dsn());
   TempDir dir("pgconn-fdlimit");
