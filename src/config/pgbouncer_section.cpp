@@ -18,6 +18,10 @@ void ReadPgbouncer(TableReader& table, std::map<std::string, unsigned>& first_li
     config.target = *target;
   }
   ReadConsoleKeys(table, first_lines, config.console);
+  if (auto path = table.OptionalString("log")) {
+    if (path->empty()) table.Fail("log", "must not be empty");
+    config.log = table.source().ResolvePath(*path);
+  }
   config.console.via_pgbouncer = true;  // the console rejects `options` by default
   out.pgbouncers.push_back(std::move(config));
 }
