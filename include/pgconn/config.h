@@ -110,6 +110,7 @@ struct PgbouncerConfig {
   TargetConfig console;
   std::string target;  // optional: the [[target]] (PostgreSQL server) it pools for
   const std::string& name() const { return console.name; }
+  std::string log;  // PgBouncer log file followed for refusals (resolved); empty = none
 };
 
 struct Config {

@@ -74,6 +74,9 @@ class Exporter {
   void PollPgbouncersOnce();
   // Reload: stops every PgBouncer poller (dropping its series) and starts the new config's.
   void RestartPgbouncerPollers();
+  // [[pgbouncer]] log: followed like server_log, its refusals labelled pgbouncer.
+  void AddPgbouncerLogWatcher(const PgbouncerConfig& pgbouncer, bool start);
+  void StopPgbouncerLogWatchers();  // joins each and drops its series
 
   Config config_;
   std::shared_ptr<spdlog::logger> log_;
@@ -95,6 +98,7 @@ class Exporter {
   std::atomic<double> last_reload_success_unix_{0};
   // One per [[target]] with server_log; declared last so they stop before the rest.
   std::vector<std::unique_ptr<LogWatcher>> log_watchers_;
+  std::vector<std::unique_ptr<LogWatcher>> pgbouncer_log_watchers_;  // [[pgbouncer]] with log
 };
 
 }  // namespace pgconn

@@ -25,4 +25,8 @@ bool CountLogEvent(const LogEvent& event, ServerLogStatus& status);
 
 Families MapServerLog(const std::string& target, const ServerLogStatus& status);
 
+// A [[pgbouncer]] log: the refusals only (pgbouncer_max_client_conn among them), labelled
+// `pgbouncer` instead of `target`.
+Families MapPgbouncerLog(const std::string& pgbouncer, const ServerLogStatus& status);
+
 }  // namespace pgconn

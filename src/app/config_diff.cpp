@@ -51,7 +51,7 @@ bool SameMapping(const TargetConfig& a, const TargetConfig& b) {
 bool SamePgbouncers(const std::vector<PgbouncerConfig>& a, const std::vector<PgbouncerConfig>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].name() != b[i].name() || a[i].target != b[i].target ||
+    if (a[i].name() != b[i].name() || a[i].target != b[i].target || a[i].log != b[i].log ||
         !SameSession(a[i].console, b[i].console)) {
       return false;
     }

@@ -57,6 +57,7 @@ Exporter::Exporter(Config config, std::shared_ptr<spdlog::logger> log)
   for (const auto& target : config_.targets) AddLogWatcher(target, false);
   for (const auto& pgbouncer : config_.pgbouncers) {
     pgbouncer_pollers_.push_back(MakePgbouncerPoller(pgbouncer));
+    AddPgbouncerLogWatcher(pgbouncer, false);
   }
   assembler_.PublishNow();
 }
@@ -90,8 +91,30 @@ void Exporter::AddLogWatcher(const TargetConfig& target, bool start) {
   if (start) log_watchers_.back()->Start();
 }
 
+// The extra is keyed "pgbouncer_log/NAME", apart from the target's "server_log/NAME".
+void Exporter::AddPgbouncerLogWatcher(const PgbouncerConfig& pgbouncer, bool start) {
+  if (pgbouncer.log.empty()) return;
+  auto publish = [this](const std::string& name, const ServerLogStatus& status) {
+    assembler_.UpdateExtra("pgbouncer_log/" + name, MapPgbouncerLog(name, status));
+  };
+  pgbouncer_log_watchers_.push_back(std::make_unique<LogWatcher>(
+      pgbouncer.name(), pgbouncer.log, config_.exporter.poll_interval, publish, log_));
+  publish(pgbouncer.name(), pgbouncer_log_watchers_.back()->status());
+  if (start) pgbouncer_log_watchers_.back()->Start();
+}
+
+void Exporter::StopPgbouncerLogWatchers() {
+  for (auto& watcher : pgbouncer_log_watchers_) {
+    const std::string name = watcher->target();
+    watcher.reset();  // joins: nothing publishes for it afterwards
+    assembler_.RemoveExtra("pgbouncer_log/" + name);
+  }
+  pgbouncer_log_watchers_.clear();
+}
+
 Exporter::~Exporter() {
   http_.reset();
+  pgbouncer_log_watchers_.clear();
   log_watchers_.clear();
   for (auto& poller : pollers_) poller->RequestStop();
   for (auto& poller : pgbouncer_pollers_) poller->RequestStop();
@@ -128,6 +151,7 @@ void Exporter::Start() {
   for (size_t i = 0; i < pollers_.size(); ++i) pollers_[i]->Start(step * static_cast<int>(i));
   process_watcher_->Start();
   for (auto& watcher : log_watchers_) watcher->Start();
+  for (auto& watcher : pgbouncer_log_watchers_) watcher->Start();
   for (size_t i = 0; i < pgbouncer_pollers_.size(); ++i) {
     pgbouncer_pollers_[i]->Start(step * static_cast<int>(pollers_.size() + i));
   }
@@ -176,9 +200,11 @@ void Exporter::RestartPgbouncerPollers() {
     assembler_.RemoveExtra("pgbouncer " + name);
   }
   pgbouncer_pollers_.clear();
+  StopPgbouncerLogWatchers();
   for (const auto& pgbouncer : config_.pgbouncers) {
     pgbouncer_pollers_.push_back(MakePgbouncerPoller(pgbouncer));
     pgbouncer_pollers_.back()->Start(Millis(0));
+    AddPgbouncerLogWatcher(pgbouncer, true);
   }
 }
 

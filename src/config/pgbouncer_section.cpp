@@ -17,6 +17,10 @@ void ReadPgbouncer(TableReader& table, std::map<std::string, unsigned>& first_li
     if (!known) table.Fail("target", "no [[target]] named \"" + *target + "\"");
     config.target = *target;
   }
+  if (auto path = table.OptionalString("log")) {  // before ReadConsoleKeys' unknown-key check
+    if (path->empty()) table.Fail("log", "must not be empty");
+    config.log = table.source().ResolvePath(*path);
+  }
   ReadConsoleKeys(table, first_lines, config.console);
   config.console.via_pgbouncer = true;  // the console rejects `options` by default
   out.pgbouncers.push_back(std::move(config));

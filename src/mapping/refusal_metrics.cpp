@@ -7,14 +7,22 @@ namespace {
 
 using prometheus::MetricType;
 
-void AddByReason(Families& out, const std::string& target, const std::string& name,
-                 const std::string& help, const std::vector<std::string_view>& known,
+// One HELP for both owners: the family is stitched from server_log and [[pgbouncer]] log parts.
+constexpr const char* kRefusedHelp =
+    "Connection attempts refused, by reason, counted from the followed log (a [[target]]'s "
+    "server_log, labelled target, or a [[pgbouncer]]'s log, labelled pgbouncer) since the "
+    "exporter started.";
+
+// `label` names what owns the log: "target" (server_log) or "pgbouncer" ([[pgbouncer]] log).
+void AddByReason(Families& out, const std::string& label, const std::string& owner,
+                 const std::string& name, const std::string& help,
+                 const std::vector<std::string_view>& known,
                  const std::map<std::string, uint64_t, std::less<>>& counts) {
   FamilyBuilder family(name, help, MetricType::Counter);
   std::map<std::string, uint64_t> all(counts.begin(), counts.end());
   for (auto reason : known) all.emplace(std::string(reason), 0);  // zero-fill
   for (const auto& [reason, count] : all) {
-    family.Add({{"target", target}, {"reason", reason}}, static_cast<double>(count));
+    family.Add({{label, owner}, {"reason", reason}}, static_cast<double>(count));
   }
   out.push_back(std::move(family).Build());
 }
@@ -46,11 +54,9 @@ bool CountLogEvent(const LogEvent& event, ServerLogStatus& status) {
 
 Families MapServerLog(const std::string& target, const ServerLogStatus& status) {
   Families out;
-  AddByReason(out, target, "pgconn_refused_connections_total",
-              "Connection attempts the server refused, by reason, counted from its log "
-              "(server_log) since the exporter started.",
+  AddByReason(out, "target", target, "pgconn_refused_connections_total", kRefusedHelp,
               KnownRefusalReasons(), status.refused);
-  AddByReason(out, target, "pgconn_authentication_failures_total",
+  AddByReason(out, "target", target, "pgconn_authentication_failures_total",
               "Failed authentications, by reason, counted from the server log since the "
               "exporter started.",
               KnownAuthFailureReasons(), status.auth_failures);
@@ -64,6 +70,13 @@ Families MapServerLog(const std::string& target, const ServerLogStatus& status) 
   AddCounter(out, target, "pgconn_server_log_rotations_total",
              "Times a new file appeared at the server log path (rotation).",
              status.follower.rotations);
+  return out;
+}
+
+Families MapPgbouncerLog(const std::string& pgbouncer, const ServerLogStatus& status) {
+  Families out;
+  AddByReason(out, "pgbouncer", pgbouncer, "pgconn_refused_connections_total", kRefusedHelp,
+              KnownRefusalReasons(), status.refused);
   return out;
 }
 

@@ -205,6 +205,47 @@ TEST_F(PgbouncerTest, FrozenPgbouncerTimesOutAndRecovers) {
       << Dump(m) << exporter.Log();
 }
 
+// [[pgbouncer]] log: each client PgBouncer turns away at max_client_conn counts exactly once.
+TEST_F(PgbouncerTest, LogCountsClientsRefusedAtMaxClientConn) {
+  TestPostgres& pg = Server();
+  PgbouncerOptions options = SmallPool();
+  options.max_client_conn = 3;  // the exporter's console session takes one of them
+  TestPgbouncer bouncer(pg, options);
+  ExporterProcess exporter(
+      MainConfig(pg, "300ms") +
+      PgbouncerToml("bouncer", bouncer.Dsn(), "log = \"" + bouncer.LogPath() + "\"\n"));
+  const auto refused = [](const Metrics& s) {
+    return Value(s, "pgconn_refused_connections_total",
+                 Bouncer({{"reason", "pgbouncer_max_client_conn"}}));
+  };
+  Metrics m;
+  ASSERT_TRUE(exporter.ScrapeUntil(
+      [&](const Metrics& s) {
+        return refused(s) == 0.0 && Value(s, "pgconn_pgbouncer_up", Bouncer()) == 1.0;
+      },
+      15s, &m))
+      << Dump(m) << exporter.Log();
+
+  ClientPool clients(bouncer.port());
+  int turned_away = 0;
+  for (int i = 0; i < 6; ++i) {
+    const std::string error = clients.TryOpen({kAppRoleA, kAppPassword, kAppDatabase, "burst"});
+    if (error.find("max_client_conn") != std::string::npos) ++turned_away;
+  }
+  ASSERT_GT(turned_away, 0) << bouncer.Log();
+  ASSERT_TRUE(
+      exporter.ScrapeUntil([&](const Metrics& s) { return refused(s) == turned_away; }, 15s, &m))
+      << Dump(m) << bouncer.Log();
+  std::this_thread::sleep_for(1s);  // several polls: nothing is counted twice
+  m = exporter.Scrape();
+  EXPECT_EQ(refused(m), turned_away) << Dump(m);
+  EXPECT_EQ(Value(m, "pgconn_refused_connections_total", Bouncer({{"reason", "reserved_slots"}})),
+            0.0)
+      << "known reasons are zero-filled";
+  const PromtoolResult promtool = PromtoolCheckMetrics(exporter.ScrapeText());
+  EXPECT_TRUE(promtool.ok) << promtool.output;
+}
+
 TEST_F(PgbouncerTest, PlanFlagsABudgetAboveTheServersUsableConnections) {
   TestPostgres& pg = Server();
   // Two databases x (30 + 10) = 80 server connections, against 37 usable.

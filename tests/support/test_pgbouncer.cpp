@@ -75,6 +75,8 @@ void TestPgbouncer::Signal(int signal) const {
 
 std::string TestPgbouncer::Log() const { return ReadFile(dir_->File("pgbouncer.log")); }
 
+std::string TestPgbouncer::LogPath() const { return dir_->File("pgbouncer.log"); }
+
 std::string TestPgbouncer::Dsn(const std::string& user, const std::string& database) const {
   return "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=" + database + " user=" + user;
 }

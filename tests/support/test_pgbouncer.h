@@ -34,6 +34,7 @@ class TestPgbouncer {
   void Stop();
   void Signal(int signal) const;  // e.g. SIGSTOP / SIGCONT to freeze and thaw it
   std::string Log() const;
+  std::string LogPath() const;  // the `logfile` PgBouncer writes, for [[pgbouncer]] log
 
   // "host=127.0.0.1 port=N dbname=DB user=USER" (no password); dbname=pgbouncer: the console.
   std::string Dsn(const std::string& user = kExporterRole,

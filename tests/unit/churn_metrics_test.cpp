@@ -149,6 +149,24 @@ TEST(ChurnFamiliesTest, ByClientAddrIsOptInAndFolds) {
       << text;
 }
 
+TEST(RefusalMetricsTest, PgbouncerLogRefusalsAreLabelledPgbouncer) {
+  ServerLogStatus status;
+  EXPECT_TRUE(CountLogEvent(ClassifyLogLine("2026-11-30 22:32:46.792 UTC [1] LOG C-0x1: "
+                                            "(nodb)/(nouser)@127.0.0.1:5 closing because: no "
+                                            "more connections allowed (max_client_conn) (age=0s)"),
+                            status));
+  const std::string text = RenderText(MapPgbouncerLog("edge", status));
+  EXPECT_TRUE(Has(text,
+                  "pgconn_refused_connections_total{pgbouncer=\"edge\",reason=\"pgbouncer_max_"
+                  "client_conn\"} 1"))
+      << text;
+  EXPECT_TRUE(Has(text,
+                  "pgconn_refused_connections_total{pgbouncer=\"edge\",reason=\"too_many_"
+                  "clients\"} 0"))
+      << text;
+  EXPECT_FALSE(Has(text, "target=")) << text;
+}
+
 TEST(RefusalMetricsTest, ZeroFilledCountersByReason) {
   ServerLogStatus status;
   status.follower.open = true;

@@ -149,10 +149,22 @@ TEST(ConfigDiffTest, ApplyChangesRemovesBeforeItStarts) {
 
 // DiffConfigs compares field by field: a new field in these structs must be compared too
 // (src/app/config_diff.cpp), or a reload would silently ignore it. Update the sizes then.
+TEST(ConfigDiffTest, AChangedPgbouncerLogRestartsThePgbouncers) {
+  Config before = TwoTargets();
+  before.pgbouncers.emplace_back();
+  before.pgbouncers.back().console = Target("bouncer");
+  Config after = before;
+  EXPECT_FALSE(DiffConfigs(before, after).pgbouncers_changed);
+  after.pgbouncers.back().log = "/var/log/pgbouncer/pgbouncer.log";
+  EXPECT_TRUE(DiffConfigs(before, after).pgbouncers_changed);
+}
+
 TEST(ConfigDiffTest, KnowsEveryConfigField) {
   EXPECT_EQ(sizeof(TargetConfig), 288u) << "TargetConfig changed: teach ClassifyTarget about it";
   EXPECT_EQ(sizeof(PoolConfig), 304u) << "PoolConfig changed: teach SamePool about it";
   EXPECT_EQ(sizeof(ProcessConfig), 104u) << "ProcessConfig changed: teach SameProcess about it";
+  EXPECT_EQ(sizeof(PgbouncerConfig), 352u)
+      << "PgbouncerConfig changed: teach SamePgbouncers about it";
 }
 
 }  // namespace

@@ -45,6 +45,18 @@ TEST(PgbouncerConfigTest, ReadsEveryKeyAndNeverSendsOptions) {
   EXPECT_NE(conninfo.find("connect_timeout=4"), std::string::npos) << conninfo;
 }
 
+TEST(PgbouncerConfigTest, LogIsResolvedLikeServerLogAndMustNotBeEmpty) {
+  const std::string pgb = "[[pgbouncer]]\nname = \"edge\"\ndsn = \"host=pgb dbname=pgbouncer\"\n";
+  EXPECT_EQ(ParseConfig(std::string(kTarget) + pgb, "/etc/pgconn/x.toml").pgbouncers[0].log, "");
+  EXPECT_EQ(ParseConfig(std::string(kTarget) + pgb + "log = \"log/pgbouncer.log\"\n",
+                        "/etc/pgconn/x.toml")
+                .pgbouncers[0]
+                .log,
+            "/etc/pgconn/log/pgbouncer.log");
+  EXPECT_NE(ConfigErrorOf(std::string(kTarget) + pgb + "log = \"\"\n").find("log"),
+            std::string::npos);
+}
+
 TEST(PgbouncerConfigTest, ViaPgbouncerTargetsSendNoOptions) {
   const Config config = ParseConfig(
       "[[target]]\nname = \"pooled\"\ndsn = \"host=pgb dbname=app\"\nvia_pgbouncer = true\n",
