@@ -164,6 +164,7 @@ std::unique_ptr<PgbouncerPoller> Exporter::MakePgbouncerPoller(const PgbouncerCo
       pgbouncer, MakePgbouncerSession(pgbouncer, watchdog_), config_.exporter.poll_interval,
       [this](const PgbouncerConfig& polled, const PgbouncerStatus& status) {
         assembler_.UpdateExtra("pgbouncer " + polled.name(), MapPgbouncer(polled, status));
+        assembler_.UpdatePgbouncerSummary(SummarizePgbouncer(polled, status));
       },
       log_);
 }
@@ -174,6 +175,7 @@ void Exporter::RestartPgbouncerPollers() {
     const std::string name = poller->config().name();
     poller.reset();  // joins: nothing publishes for it afterwards
     assembler_.RemoveExtra("pgbouncer " + name);
+    assembler_.RemovePgbouncerSummary(name);
   }
   pgbouncer_pollers_.clear();
   for (const auto& pgbouncer : config_.pgbouncers) {
