@@ -9,6 +9,7 @@
 #include "pgconn/pgbouncer_sample.h"
 #include "pgconn/poll_loop.h"
 #include "pgconn/render.h"
+#include "pgconn/snapshot.h"
 
 namespace pgconn {
 
@@ -36,6 +37,10 @@ bool PoolSaturated(const PgbouncerPool& pool, int64_t pool_size);
 // user pool (at least one), capped by the database's max_db_connections and by
 // max_user_connections per user; summed. The admin database "pgbouncer" opens none.
 std::optional<int64_t> ServerConnectionBudget(const PgbouncerSample& sample);
+
+// The landing page's view: status, per-pool queue and servers, clients vs max_client_conn.
+PgbouncerSummary SummarizePgbouncer(const PgbouncerConfig& pgbouncer,
+                                    const PgbouncerStatus& status);
 
 Families MapPgbouncer(const PgbouncerConfig& pgbouncer, const PgbouncerStatus& status);
 

@@ -42,12 +42,37 @@ struct TargetSummary {
   std::optional<int64_t> backend_processes;  // postmaster children from /proc, when watched
 };
 
+// One PgBouncer (database, user) pool on the landing page.
+struct PgbouncerPoolSummary {
+  std::string database;
+  std::string user;
+  int64_t clients_active = 0;
+  int64_t clients_waiting = 0;
+  double max_wait_seconds = 0;
+  int64_t servers_in_use = 0;  // every server state but idle
+  int64_t servers_idle = 0;
+  int64_t pool_size = 0;
+  bool saturated = false;
+};
+
+// One [[pgbouncer]] as the landing page shows it.
+struct PgbouncerSummary {
+  std::string name;
+  bool up = false;
+  std::string failure_reason;                     // e.g. "connection_refused"; empty when up
+  std::string last_error;                         // redacted, empty when up
+  std::optional<int64_t> client_connections;      // SHOW LISTS used_clients
+  std::optional<int64_t> max_client_connections;  // max_client_conn
+  std::vector<PgbouncerPoolSummary> pools;
+};
+
 struct Snapshot {
   std::string text;                                // the whole exposition, text format 0.0.4
   std::string text_gzip;                           // the same, gzip-compressed once at publish time
   std::map<std::string, std::string> target_text;  // per target only, for /probe
   std::vector<TargetSummary> targets;
   double built_at_unix = 0;
+  std::vector<PgbouncerSummary> pgbouncers;  // [[pgbouncer]] in first-published order
 };
 
 // The one place a scrape and the poller meet: a pointer swap under a mutex.

@@ -66,6 +66,9 @@ class SnapshotAssembler {
   // targets, in the order they first arrived. Thread-safe.
   void UpdateExtra(const std::string& name, Families families);
   void RemoveExtra(const std::string& name);
+  // Replaces a [[pgbouncer]]'s landing-page summary (by name); Remove drops it. Thread-safe.
+  void UpdatePgbouncerSummary(PgbouncerSummary summary);
+  void RemovePgbouncerSummary(const std::string& name);
   // Builds and publishes from what is known now, in the calling thread (start-up, --once).
   void PublishNow();
 
@@ -104,6 +107,7 @@ class SnapshotAssembler {
   std::map<std::string, std::map<std::string, std::vector<RenderedFamily>>> extras_by_target_;
   // Extra name -> target -> postmaster children counted in the /proc scan.
   std::map<std::string, std::map<std::string, int64_t>> backend_processes_;
+  std::vector<PgbouncerSummary> pgbouncers_;  // first-published order
 
   std::mutex publish_mutex_;  // one publish at a time, so snapshots never go back in time
   SnapshotStore& store_;

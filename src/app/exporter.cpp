@@ -188,6 +188,7 @@ std::unique_ptr<PgbouncerPoller> Exporter::MakePgbouncerPoller(const PgbouncerCo
       pgbouncer, MakePgbouncerSession(pgbouncer, watchdog_), config_.exporter.poll_interval,
       [this](const PgbouncerConfig& polled, const PgbouncerStatus& status) {
         assembler_.UpdateExtra("pgbouncer " + polled.name(), MapPgbouncer(polled, status));
+        assembler_.UpdatePgbouncerSummary(SummarizePgbouncer(polled, status));
       },
       log_);
 }
@@ -198,6 +199,7 @@ void Exporter::RestartPgbouncerPollers() {
     const std::string name = poller->config().name();
     poller.reset();  // joins: nothing publishes for it afterwards
     assembler_.RemoveExtra("pgbouncer " + name);
+    assembler_.RemovePgbouncerSummary(name);
   }
   pgbouncer_pollers_.clear();
   StopPgbouncerLogWatchers();

@@ -167,12 +167,65 @@ std::string TargetTable(const Snapshot& snapshot) {
   return html + "</table>\n";
 }
 
+std::string PgbouncerStatusCell(const PgbouncerSummary& bouncer) {
+  if (bouncer.up) return "<span class=\"up\">up</span>";
+  std::string html = "<span class=\"down\">down</span>";
+  if (!bouncer.failure_reason.empty()) html += "<br>" + Escape(bouncer.failure_reason);
+  if (!bouncer.last_error.empty()) html += "<br>" + Escape(bouncer.last_error);
+  return html;
+}
+
+std::string ClientLimitCell(const PgbouncerSummary& bouncer) {
+  return OrNa(bouncer.client_connections) + " / " + OrNa(bouncer.max_client_connections);
+}
+
+std::string Seconds(double seconds) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2f", seconds);
+  return buffer;
+}
+
+std::string PgbouncerPoolCells(const PgbouncerPoolSummary& pool) {
+  return Cell(Escape(pool.database) + " / " + Escape(pool.user)) +
+         Cell(std::to_string(pool.clients_active)) + Cell(std::to_string(pool.clients_waiting)) +
+         Cell(Seconds(pool.max_wait_seconds)) +
+         Cell(std::to_string(pool.servers_in_use) + " / " + std::to_string(pool.servers_idle) +
+              " / " + std::to_string(pool.pool_size)) +
+         Cell(pool.saturated ? "<span class=\"down\">saturated</span>" : "no");
+}
+
+// One row per pool; the PgBouncer's own cells span its pools.
+std::string PgbouncerRows(const PgbouncerSummary& bouncer) {
+  const size_t rows = std::max<size_t>(1, bouncer.pools.size());
+  const std::string span = rows > 1 ? " rowspan=\"" + std::to_string(rows) + "\"" : "";
+  std::string html = "<tr><td" + span + ">" + Escape(bouncer.name) + "</td><td" + span + ">" +
+                     PgbouncerStatusCell(bouncer) + "</td><td" + span + ">" +
+                     ClientLimitCell(bouncer) + "</td>";
+  if (bouncer.pools.empty()) return html + "<td colspan=\"6\">-</td></tr>\n";
+  for (size_t i = 0; i < bouncer.pools.size(); ++i) {
+    html += (i == 0 ? "" : "<tr>") + PgbouncerPoolCells(bouncer.pools[i]) + "</tr>\n";
+  }
+  return html;
+}
+
+std::string PgbouncerTable(const Snapshot& snapshot) {
+  if (snapshot.pgbouncers.empty()) return "";
+  std::string html =
+      "<h2>PgBouncer</h2>\n<table>\n<tr><th>PgBouncer</th><th>Status</th>"
+      "<th>Clients / max_client_conn</th><th>Pool (database / user)</th><th>Clients active</th>"
+      "<th>Clients waiting</th><th>Max wait (s)</th><th>Servers in use / idle / pool_size</th>"
+      "<th>Saturated</th></tr>\n";
+  for (const auto& bouncer : snapshot.pgbouncers) html += PgbouncerRows(bouncer);
+  return html + "</table>\n";
+}
+
 }  // namespace
 
 std::string RenderLandingPage(const Snapshot& snapshot, const HttpOptions& options) {
   std::string html(kHead);
   html += Links(options);
   html += TargetTable(snapshot);
+  html += PgbouncerTable(snapshot);
   const std::optional<double> built_at =
       snapshot.built_at_unix > 0 ? std::optional<double>(snapshot.built_at_unix) : std::nullopt;
   html += "<p>Snapshot built: " + LastSuccess(built_at) + "</p>\n</body>\n</html>\n";

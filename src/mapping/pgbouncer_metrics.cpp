@@ -236,4 +236,50 @@ Families MapPgbouncer(const PgbouncerConfig& pgbouncer, const PgbouncerStatus& s
   return out;
 }
 
+namespace {
+
+PgbouncerPoolSummary SummarizePool(const PgbouncerSample& sample, const PgbouncerPool& p) {
+  const int64_t pool_size = PoolLimitsFor(sample, p.database).pool_size;
+  return {p.database,
+          p.user,
+          p.cl_active,
+          p.cl_waiting,
+          p.max_wait_seconds,
+          ServersInUse(p),
+          p.sv_idle,
+          pool_size,
+          PoolSaturated(p, pool_size)};
+}
+
+}  // namespace
+
+PgbouncerSummary SummarizePgbouncer(const PgbouncerConfig& pgbouncer,
+                                    const PgbouncerStatus& status) {
+  PgbouncerSummary summary;
+  summary.name = pgbouncer.name();
+  summary.up = status.health.up;
+  if (!status.health.up) {
+    if (status.health.last_failure) {
+      summary.failure_reason = std::string(FailureReasonName(*status.health.last_failure));
+    }
+    summary.last_error = status.health.last_error;
+    return summary;
+  }
+  if (!status.sample) return summary;
+  const PgbouncerSample& sample = *status.sample;
+  if (sample.lists) {
+    if (auto used = sample.lists->find("used_clients"); used != sample.lists->end()) {
+      summary.client_connections = used->second;
+    }
+  }
+  if (sample.config && sample.config->count("max_client_conn")) {
+    summary.max_client_connections = ConfigInt(sample, "max_client_conn");
+  }
+  if (!sample.pools) return summary;
+  for (const auto& p : *sample.pools) {
+    if (p.database != kAdminDatabase) summary.pools.push_back(SummarizePool(sample, p));
+  }
+  return summary;
+}
+
 }  // namespace pgconn

@@ -261,6 +261,27 @@ void SnapshotAssembler::RemoveExtra(const std::string& name) {
   MarkDirty();
 }
 
+void SnapshotAssembler::UpdatePgbouncerSummary(PgbouncerSummary summary) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = std::find_if(pgbouncers_.begin(), pgbouncers_.end(),
+                           [&](const auto& known) { return known.name == summary.name; });
+    if (it == pgbouncers_.end()) it = pgbouncers_.insert(pgbouncers_.end(), PgbouncerSummary{});
+    *it = std::move(summary);
+  }
+  MarkDirty();
+}
+
+void SnapshotAssembler::RemovePgbouncerSummary(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pgbouncers_.erase(std::remove_if(pgbouncers_.begin(), pgbouncers_.end(),
+                                     [&](const auto& known) { return known.name == name; }),
+                      pgbouncers_.end());
+  }
+  MarkDirty();
+}
+
 void SnapshotAssembler::HoldPublishing(bool hold) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -298,6 +319,7 @@ void SnapshotAssembler::PublishNow() {
     }
     for (const auto& extra : extras_) pieces.push_back(&extra.second);
     snapshot->text = StitchExposition(pieces);
+    snapshot->pgbouncers = pgbouncers_;
   }
   snapshot->text_gzip = GzipCompress(snapshot->text);
   snapshot->built_at_unix = UnixNow();

@@ -88,6 +88,15 @@ TEST_F(PgbouncerTest, ClientsQueueBehindAFullPoolAndDrainAfter) {
   EXPECT_EQ(Value(m, "pgconn_pgbouncer_max_client_connections", Bouncer()), 100);
   // What PostgreSQL alone sees: only the pool's server connections, never the queue.
   EXPECT_LT(Value(m, "pgconn_client_connections", Main()).value_or(99), kClients) << Dump(m);
+  // The landing page shows the same queue (one snapshot feeds both; the clients still wait).
+  const HttpResponse page = exporter.Get("/");
+  EXPECT_EQ(page.status, 200);
+  const std::string pool_row = "<td>" + std::string(kAppDatabase) + " / " + std::string(kAppRoleA) +
+                               "</td><td>" + std::to_string(kPoolSize) + "</td><td>" +
+                               std::to_string(kClients - kPoolSize) + "</td>";
+  EXPECT_NE(page.body.find(pool_row), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("<span class=\"down\">saturated</span>"), std::string::npos)
+      << page.body;
 
   clients.reset();
   ASSERT_TRUE(exporter.ScrapeUntil(

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "pgconn/http_server.h"
 
@@ -159,6 +160,69 @@ TEST(LandingPageTest, RefusedTargetShowsLastKnownFiguresWithAgeBackendsAndReason
 
 TEST(LandingPageTest, FreshFiguresHaveNoStaleNote) {
   EXPECT_FALSE(Contains(Render(HealthyTarget()), "last known"));
+}
+
+PgbouncerSummary QueuedBouncer() {
+  PgbouncerSummary bouncer;
+  bouncer.name = "edge";
+  bouncer.up = true;
+  bouncer.client_connections = 57;
+  bouncer.max_client_connections = 100;
+  bouncer.pools.push_back({"app", "alice", 4, 13, 2.75, 4, 0, 4, true});
+  bouncer.pools.push_back({"reports", "bob", 1, 0, 0, 1, 2, 3, false});
+  return bouncer;
+}
+
+std::string RenderBouncers(const std::vector<PgbouncerSummary>& bouncers) {
+  Snapshot snapshot;
+  snapshot.pgbouncers = bouncers;
+  return RenderLandingPage(snapshot, Options());
+}
+
+TEST(LandingPageTest, NoPgbouncerSectionWithoutPgbouncers) {
+  EXPECT_FALSE(Contains(Render(HealthyTarget()), "PgBouncer"));
+}
+
+TEST(LandingPageTest, PgbouncerPoolsShowQueueMaxWaitServersAndSaturation) {
+  const std::string html = RenderBouncers({QueuedBouncer()});
+  EXPECT_TRUE(Contains(html, "<h2>PgBouncer</h2>"));
+  EXPECT_TRUE(Contains(html, ">edge</td>"));
+  EXPECT_TRUE(Contains(html, "<span class=\"up\">up</span>"));
+  EXPECT_TRUE(Contains(html, ">57 / 100</td>"));
+  EXPECT_TRUE(Contains(html,
+                       "<td>app / alice</td><td>4</td><td>13</td><td>2.75</td>"
+                       "<td>4 / 0 / 4</td><td><span class=\"down\">saturated</span></td>"))
+      << html;
+  EXPECT_TRUE(Contains(html,
+                       "<td>reports / bob</td><td>1</td><td>0</td><td>0.00</td>"
+                       "<td>1 / 2 / 3</td><td>no</td>"))
+      << html;
+  EXPECT_TRUE(Contains(html, "rowspan=\"2\""));
+}
+
+TEST(LandingPageTest, DownPgbouncerShowsItsReasonAndError) {
+  PgbouncerSummary bouncer;
+  bouncer.name = "edge";
+  bouncer.failure_reason = "connection_refused";
+  bouncer.last_error = "connection to 127.0.0.1:6432 refused";
+  const std::string html = RenderBouncers({bouncer});
+  EXPECT_TRUE(Contains(html,
+                       "<span class=\"down\">down</span><br>connection_refused<br>"
+                       "connection to 127.0.0.1:6432 refused"))
+      << html;
+  EXPECT_TRUE(Contains(html, "<td>n/a / n/a</td><td colspan=\"6\">-</td>")) << html;
+}
+
+TEST(LandingPageTest, EscapesPgbouncerValues) {
+  PgbouncerSummary bouncer = QueuedBouncer();
+  bouncer.name = "<script>x</script>";
+  bouncer.pools[0].database = "d\"b<i>";
+  bouncer.pools[0].user = "u&'";
+  const std::string html = RenderBouncers({bouncer});
+  EXPECT_FALSE(Contains(html, "<script>"));
+  EXPECT_FALSE(Contains(html, "<i>"));
+  EXPECT_TRUE(Contains(html, "&lt;script&gt;x&lt;/script&gt;"));
+  EXPECT_TRUE(Contains(html, "d&quot;b&lt;i&gt; / u&amp;&#39;"));
 }
 
 }  // namespace

@@ -248,6 +248,35 @@ TEST(PgbouncerMappingTest, DownExportsHealthOnlyAndPassesPromtoolShape) {
       << text;
 }
 
+TEST(PgbouncerMappingTest, SummaryHasEachPoolsQueueServersAndClientLimit) {
+  const PgbouncerSummary summary = SummarizePgbouncer(Edge(), Up(Sample()));
+  EXPECT_TRUE(summary.up);
+  EXPECT_EQ(summary.client_connections, 37);
+  EXPECT_EQ(summary.max_client_connections, 100);
+  ASSERT_EQ(summary.pools.size(), 2u) << "the admin database is no pool";
+  const PgbouncerPoolSummary& web = summary.pools[0];
+  EXPECT_EQ(web.user, "web");
+  EXPECT_EQ(web.clients_waiting, 30);
+  EXPECT_DOUBLE_EQ(web.max_wait_seconds, 0.004);
+  EXPECT_EQ(web.servers_in_use, 5);
+  EXPECT_EQ(web.pool_size, 5);
+  EXPECT_TRUE(web.saturated);
+  EXPECT_EQ(summary.pools[1].servers_idle, 2);
+  EXPECT_FALSE(summary.pools[1].saturated);
+}
+
+TEST(PgbouncerMappingTest, SummaryOfADownPgbouncerHasItsReasonAndNoFigures) {
+  PgbouncerStatus down;
+  down.health.polled = true;
+  down.health.RecordFailure(FailureReason::kAuth, "FATAL:  not allowed");
+  const PgbouncerSummary summary = SummarizePgbouncer(Edge(), down);
+  EXPECT_FALSE(summary.up);
+  EXPECT_EQ(summary.failure_reason, "auth");
+  EXPECT_EQ(summary.last_error, "FATAL:  not allowed");
+  EXPECT_TRUE(summary.pools.empty());
+  EXPECT_EQ(summary.client_connections, std::nullopt);
+}
+
 TEST(PgbouncerPlanTest, BudgetPlusPlanAboveUsableExceeds) {
   CapacityPlan plan;
   plan.target = "main";
