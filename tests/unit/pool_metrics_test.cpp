@@ -147,8 +147,9 @@ TEST(PoolMetricsTest, HeadroomGoesNegativeAndTheExpositionStaysValid) {
   const std::string text = RenderText(families);
   EXPECT_NE(text.find("pgconn_pool_busy_ratio{target=\"main\",pool=\"worker\"} 0"),
             std::string::npos);
-  EXPECT_NE(text.find("pgconn_pool_busy_ratio{target=\"main\",pool=\"web\",app_instance=\"web-1\"} 0"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("pgconn_pool_busy_ratio{target=\"main\",pool=\"web\",app_instance=\"web-1\"} 0"),
+      std::string::npos);
 }
 
 }  // namespace
