@@ -47,12 +47,10 @@ int RunPlan(const std::string& config_file, const ConfigOverrides& overrides, bo
   try {
     std::vector<PgbouncerBudgetPlan> budgets;
     const std::vector<CapacityPlan> plans = PollAndPlan(std::move(config), budgets);
-    std::cout << (json ? RenderPlanJson(plans) : RenderPlanText(plans));
-    if (!json) std::cout << RenderPgbouncerBudgetsText(budgets);
-    std::cout << std::flush;
-    const int code = PlanExitCode(plans);
-    const int budget_code = PgbouncerBudgetExitCode(budgets);
-    return (code == 1 || budget_code == 1) ? 1 : std::max(code, budget_code);
+    std::cout << (json ? RenderPlanJson(plans, budgets)
+                       : RenderPlanText(plans) + RenderPgbouncerBudgetsText(budgets))
+              << std::flush;
+    return CombinedPlanExitCode(plans, budgets);
   } catch (const std::exception& other) {
     std::cerr << "pgconn_exporter plan: " << other.what() << "\n";
   }

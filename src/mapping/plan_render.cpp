@@ -192,13 +192,41 @@ std::string RenderPlanText(const std::vector<CapacityPlan>& plans) {
   return out;
 }
 
+Json BudgetJson(const PgbouncerBudgetPlan& budget) {
+  return Json{{"pgbouncer", budget.pgbouncer},
+              {"target", budget.target},
+              {"server_connection_budget", OrNull(budget.budget)},
+              {"planned_without_it", OrNull(budget.planned)},
+              {"usable_connections", OrNull(budget.usable)},
+              {"needed", OrNull(budget.needed())},
+              {"exceeds", budget.exceeds()},
+              {"error", budget.error.empty() ? Json() : Json(budget.error)}};
+}
+
 std::string RenderPlanJson(const std::vector<CapacityPlan>& plans) {
+  return RenderPlanJson(plans, {});
+}
+
+std::string RenderPlanJson(const std::vector<CapacityPlan>& plans,
+                           const std::vector<PgbouncerBudgetPlan>& budgets) {
   Json targets = Json::array();
   for (const auto& plan : plans) targets.push_back(TargetJson(plan));
-  const int code = PlanExitCode(plans);
-  const Json out{{"fits", code == 3 ? Json() : Json(code == 0)}, {"targets", targets}};
+  const int code = CombinedPlanExitCode(plans, budgets);
+  Json out{{"fits", code == 3 ? Json() : Json(code == 0)}, {"targets", targets}};
+  if (!budgets.empty()) {
+    Json pgbouncers = Json::array();
+    for (const auto& budget : budgets) pgbouncers.push_back(BudgetJson(budget));
+    out["pgbouncers"] = pgbouncers;
+  }
   // Names and errors come from config and servers: replace invalid UTF-8 instead of throwing.
   return out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+int CombinedPlanExitCode(const std::vector<CapacityPlan>& plans,
+                         const std::vector<PgbouncerBudgetPlan>& budgets) {
+  const int code = PlanExitCode(plans);
+  const int budget_code = PgbouncerBudgetExitCode(budgets);
+  return (code == 1 || budget_code == 1) ? 1 : std::max(code, budget_code);
 }
 
 int PlanExitCode(const std::vector<CapacityPlan>& plans) {

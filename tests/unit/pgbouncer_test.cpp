@@ -3,12 +3,14 @@
 
 #include <cstdlib>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "pgconn/config.h"
 #include "pgconn/conninfo.h"
 #include "pgconn/database_url.h"
 #include "pgconn/pgbouncer_metrics.h"
 #include "pgconn/pgbouncer_plan.h"
+#include "pgconn/plan_render.h"
 #include "pgconn/render.h"
 
 namespace pgconn {
@@ -295,6 +297,24 @@ TEST(PgbouncerPlanTest, BudgetPlusPlanAboveUsableExceeds) {
   EXPECT_FALSE(fits->exceeds());
   EXPECT_EQ(PgbouncerBudgetExitCode({*fits}), 0);
   EXPECT_FALSE(PlanPgbouncerBudget(Edge(), Up(Sample()), {plan}));
+}
+
+TEST(PgbouncerPlanTest, JsonPlanCarriesBudgetsAndCountsThemInFits) {
+  CapacityPlan plan;
+  plan.target = "main";
+  plan.arithmetic.planned = 10;
+  plan.server = ServerNow{};
+  plan.server->usable = 30;
+  const auto budget = PlanPgbouncerBudget(Edge("main"), Up(Sample()), {plan});
+  ASSERT_TRUE(budget);
+  const auto json = nlohmann::json::parse(RenderPlanJson({plan}, {*budget}));
+  ASSERT_EQ(json["pgbouncers"].size(), 1u);
+  EXPECT_EQ(json["pgbouncers"][0]["target"], "main");
+  EXPECT_EQ(json["pgbouncers"][0]["needed"], 34);
+  EXPECT_EQ(json["pgbouncers"][0]["exceeds"], true);
+  EXPECT_EQ(json["fits"], false);
+  EXPECT_EQ(CombinedPlanExitCode({plan}, {*budget}), 1);
+  EXPECT_FALSE(nlohmann::json::parse(RenderPlanJson({plan}, {})).contains("pgbouncers"));
 }
 
 }  // namespace
