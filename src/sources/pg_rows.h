@@ -1,13 +1,25 @@
-// Read access to a libpq result by column name, for the readers in src/sources.
+// libpq helpers shared by the sessions in src/sources: owned results and a row reader.
 #pragma once
 
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
 namespace pgconn {
+
+struct ResultFree {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using Result = std::unique_ptr<PGresult, ResultFree>;
+
+// libpq's messages end in a newline; log lines and labels should not.
+inline std::string Trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
 
 // Read access to a result by column name; throws on a missing column.
 class Rows {

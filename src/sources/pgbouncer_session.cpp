@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 
+#include "pg_rows.h"
 #include "pgconn/conninfo.h"
 
 namespace pgconn {
@@ -16,11 +17,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr Millis kClientDeadlineGrace{250};
-
-std::string Trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
 
 // PgBouncer's own refusal texts first, then the PostgreSQL/libpq ones.
 FailureReason ClassifyPgbouncerFailure(std::string_view message) {
@@ -33,11 +29,6 @@ FailureReason ClassifyPgbouncerFailure(std::string_view message) {
   }
   return ClassifyFailure("", message);
 }
-
-struct ResultFree {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using Result = std::unique_ptr<PGresult, ResultFree>;
 
 // One cell by column name; empty when the column or value is missing (older/newer PgBouncer).
 std::string Text(const PGresult* rows, int row, const char* column) {

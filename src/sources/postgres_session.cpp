@@ -25,16 +25,7 @@ constexpr Millis kClientDeadlineGrace{250};
 struct ConnFree {
   void operator()(PGconn* conn) const { PQfinish(conn); }
 };
-struct ResultFree {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
 using Conn = std::unique_ptr<PGconn, ConnFree>;
-using Result = std::unique_ptr<PGresult, ResultFree>;
-
-std::string Trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
 
 int64_t ToInt(const std::map<std::string, std::string>& settings, const std::string& name) {
   auto it = settings.find(name);

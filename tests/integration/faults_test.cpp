@@ -20,17 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class ContinueOnExit {
- public:
-  explicit ContinueOnExit(pid_t pid) : pid_(pid) {}
-  ~ContinueOnExit() { kill(pid_, SIGCONT); }
-  ContinueOnExit(const ContinueOnExit&) = delete;
-  ContinueOnExit& operator=(const ContinueOnExit&) = delete;
-
- private:
-  pid_t pid_;
-};
-
 double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }

@@ -20,18 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Sends SIGCONT on every path out of the test, so the server can always be stopped.
-class ContinueOnExit {
- public:
-  explicit ContinueOnExit(pid_t pid) : pid_(pid) {}
-  ~ContinueOnExit() { kill(pid_, SIGCONT); }
-  ContinueOnExit(const ContinueOnExit&) = delete;
-  ContinueOnExit& operator=(const ContinueOnExit&) = delete;
-
- private:
-  pid_t pid_;
-};
-
 // A TCP listener that completes handshakes (the kernel does) but never accepts or answers:
 // a server that hangs after connect.
 class SilentListener {

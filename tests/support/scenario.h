@@ -1,6 +1,9 @@
 // Shorthands shared by the integration tests: the usual config for a TestPostgres and labels.
 #pragma once
 
+#include <signal.h>
+#include <sys/types.h>
+
 #include <chrono>
 #include <string>
 
@@ -26,6 +29,19 @@ inline std::string MainConfig(const TestPostgres& pg, const std::string& poll_in
                               const std::string& exporter_extra = "") {
   return ExporterToml(poll_interval, exporter_extra) + TargetToml("main", pg.Dsn(), target_extra);
 }
+
+// Sends SIGCONT on every path out of a test that stopped a process, so the server can always
+// be stopped afterwards.
+class ContinueOnExit {
+ public:
+  explicit ContinueOnExit(pid_t pid) : pid_(pid) {}
+  ~ContinueOnExit() { kill(pid_, SIGCONT); }
+  ContinueOnExit(const ContinueOnExit&) = delete;
+  ContinueOnExit& operator=(const ContinueOnExit&) = delete;
+
+ private:
+  pid_t pid_;
+};
 
 // A TCP port on 127.0.0.1 where nothing listens, as a target DSN.
 inline std::string DeadDsn() {
