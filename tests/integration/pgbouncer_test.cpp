@@ -74,7 +74,9 @@ TEST_F(PgbouncerTest, ClientsQueueBehindAFullPoolAndDrainAfter) {
                     SessionState::kActive, kClients);
   const bool queued = exporter.ScrapeUntil(
       [](const Metrics& s) {
-        return Clients(s, "waiting") == kClients - kPoolSize &&
+        // Steady queue: every server connection handed out (a poll can land mid-login).
+        return Clients(s, "waiting") == kClients - kPoolSize && Clients(s, "active") == kPoolSize &&
+               Value(s, "pgconn_pgbouncer_servers", AppPool({{"state", "active"}})) == kPoolSize &&
                Value(s, "pgconn_pgbouncer_max_wait_seconds", AppPool()).value_or(0) > 0 &&
                Value(s, "pgconn_pgbouncer_pool_saturated", AppPool()) == 1.0;
       },
