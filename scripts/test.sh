@@ -7,6 +7,8 @@
 # Environment: PGCONN_BUILD_DIR (default build), PGCONN_CTEST_JOBS (default 2),
 # PGCONN_SKIP_DEPS=1 to skip install-deps.sh, PGCONN_CMAKE_ARGS for extra cmake arguments,
 # PGCONN_SKIP_PG_VERSIONS=1 to skip the PostgreSQL 12 and 18 runs.
+# PGCONN_SANITIZERS=0 to skip the ASan+UBSan, TSan and fuzzer steps (clang trees build-asan,
+# build-tsan); PGCONN_FUZZ_SECONDS (default 30) per fuzzer.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -115,13 +117,21 @@ run_ctest() {
 }
 
 # --- Hostile input (issue 13): sanitizer builds and fuzzers, each in its own build dir. ---
-# Opt-in with PGCONN_SANITIZERS=1 (not in CI yet: too slow); PGCONN_FUZZ_SECONDS (default 30) is each fuzzer's time.
+# On by default (CI); PGCONN_SANITIZERS=0 skips them for a quick local run. PGCONN_FUZZ_SECONDS
+# (default 30) is each fuzzer's time. Two clang trees, each building only what it runs, at -O1
+# with line tables only (enough for sanitizer stacks, much cheaper to compile than -O2 -g):
+# build-asan serves the ASan+UBSan tests and the fuzzers, build-tsan the threaded unit tests.
+SAN_CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" -DPGCONN_WERROR=ON)
+FUZZERS=(config dsn procfs router)
 
-# ASan+UBSan (UBSan reports abort): unit tests and the fault/hostile integration tests.
+# ASan+UBSan (UBSan reports abort) with the libFuzzer targets: the library carries libFuzzer's
+# coverage hooks, the gtest binaries link without libFuzzer.
 asan_build() {
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGCONN_WERROR=ON \
-    -DPGCONN_SANITIZE=ON "${COMPILER_LAUNCHER[@]}" &&
-    cmake --build build-asan -j"$JOBS" --target unit_tests integration_tests pgconn_exporter
+  cmake -S . -B build-asan "${SAN_CMAKE_ARGS[@]}" -DPGCONN_SANITIZE=ON -DPGCONN_FUZZ=ON \
+    "${COMPILER_LAUNCHER[@]}" &&
+    cmake --build build-asan -j"$JOBS" --target unit_tests fault_tests pgconn_exporter \
+      "${FUZZERS[@]/#/fuzz_}"
 }
 asan_tests() {
   local rc=0
@@ -129,37 +139,31 @@ asan_tests() {
   ctest --test-dir build-asan --output-on-failure -j"$CTEST_JOBS" -L unit \
     -E golden_exposition_promtool || rc=1
   # Fault tests (Faults*, from issue "faults") and the hostile HTTP cases that fit ASan's memory.
-  ctest --test-dir build-asan --output-on-failure -j"$CTEST_JOBS" -L integration \
-    -R '^(Faults|HostileHttpTest\.(OddRequests|FullFdTable|TwoHundred))' || rc=1
+  ctest --test-dir build-asan --output-on-failure -j"$CTEST_JOBS" -L faults \
+    -R '^fault_tests\.(Faults\.|HostileHttpTest\.(OddRequests|FullFdTable|TwoHundred))' || rc=1
   return "$rc"
 }
 
-# TSan: the threaded units (poller, snapshot assembler, process watcher, HTTP server).
+# TSan: the threaded units (poller, snapshot assembler, process watcher, watchdog, HTTP server).
 tsan_build() {
-  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGCONN_WERROR=ON \
-    -DPGCONN_TSAN=ON "${COMPILER_LAUNCHER[@]}" && cmake --build build-tsan -j"$JOBS" --target unit_tests
+  cmake -S . -B build-tsan "${SAN_CMAKE_ARGS[@]}" -DPGCONN_TSAN=ON "${COMPILER_LAUNCHER[@]}" &&
+    cmake --build build-tsan -j"$JOBS" --target tsan_tests
 }
 tsan_tests() {
-  TSAN_OPTIONS="suppressions=$ROOT/tests/tsan.supp halt_on_error=1" build-tsan/tests/unit_tests \
-    --gtest_filter='*Poller*:*Snapshot*:*HttpServer*:*ProcessWatcher*:*Probe*'
+  TSAN_OPTIONS="suppressions=$ROOT/tests/tsan.supp halt_on_error=1" build-tsan/tests/tsan_tests
 }
 
-# libFuzzer (clang, with ASan+UBSan): each target for PGCONN_FUZZ_SECONDS on a scratch copy of
-# its seed corpus in tests/fuzz/corpus/; a crash leaves its input in build-fuzz/artifacts/.
-fuzz_build() {
-  CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGCONN_FUZZ=ON \
-    -DPGCONN_SANITIZE=ON -DPGCONN_BUILD_TESTS=OFF "${COMPILER_LAUNCHER[@]}" &&
-    cmake --build build-fuzz -j"$JOBS" --target fuzz_config fuzz_dsn fuzz_procfs fuzz_router
-}
+# libFuzzer: each target for PGCONN_FUZZ_SECONDS on a scratch copy of its seed corpus in
+# tests/fuzz/corpus/; a crash leaves its input in build-asan/fuzz-artifacts/.
 fuzz_run() {
   local name rc=0 seconds="${PGCONN_FUZZ_SECONDS:-30}"
-  mkdir -p build-fuzz/artifacts
-  for name in config dsn procfs router; do
-    rm -rf "build-fuzz/corpus-$name" && cp -r "tests/fuzz/corpus/$name" "build-fuzz/corpus-$name"
+  mkdir -p build-asan/fuzz-artifacts
+  for name in "${FUZZERS[@]}"; do
+    rm -rf "build-asan/corpus-$name" && cp -r "tests/fuzz/corpus/$name" "build-asan/corpus-$name"
     echo "fuzz_$name: ${seconds}s"
-    "build-fuzz/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
-      -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$name-" \
-      "build-fuzz/corpus-$name" 2>&1 | tail -n 15 || rc=1
+    "build-asan/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+      -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build-asan/fuzz-artifacts/$name-" \
+      "build-asan/corpus-$name" 2>&1 | tail -n 15 || rc=1
   done
   return "$rc"
 }
@@ -187,19 +191,15 @@ elif [ "$build_ok" -eq 1 ]; then
 else
   skip_step "PostgreSQL 12 and 18" "build failed"
 fi
-# Three more full builds do not fit CI's time budget yet (measured 35+ min on 2 cores):
-# opt-in until they are made cheaper.
-if [ "${PGCONN_SANITIZERS:-0}" != "1" ]; then
-  skip_step "asan+ubsan / tsan / fuzz" "opt-in: PGCONN_SANITIZERS=1"
+if [ "${PGCONN_SANITIZERS:-1}" = "0" ]; then
+  skip_step "asan+ubsan / tsan / fuzz" "PGCONN_SANITIZERS=0"
 else
-  if run_step "asan+ubsan build" asan_build; then
+  if run_step "asan+ubsan+fuzz build" asan_build; then
     run_step "asan+ubsan tests" asan_tests || true
+    run_step "fuzzers" fuzz_run || true
   fi
   if run_step "tsan build" tsan_build; then
     run_step "tsan tests" tsan_tests || true
-  fi
-  if run_step "fuzz build (clang)" fuzz_build; then
-    run_step "fuzzers" fuzz_run || true
   fi
 fi
 exit "$failed"
