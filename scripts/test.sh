@@ -21,15 +21,24 @@ CTEST_JOBS="${PGCONN_CTEST_JOBS:-2}"
 declare -a STEP_NAMES=() STEP_RESULTS=() STEP_TIMES=()
 failed=0
 
-# run_step NAME COMMAND...: runs it, records PASS/FAIL and its duration.
+# CPU seconds (user+sys) used so far by this shell's finished children: with the wall time it
+# shows how much of a step was waiting for a shared machine's cores.
+child_cpu_seconds() {
+  local -a f
+  read -r -a f <"/proc/$$/stat" 2>/dev/null || { echo 0; return; }
+  echo $(((f[15] + f[16]) / $(getconf CLK_TCK 2>/dev/null || echo 100)))
+}
+
+# run_step NAME COMMAND...: runs it, records PASS/FAIL, its duration and CPU time.
 run_step() {
   local name="$1"
   shift
   printf '\n==> %s\n' "$name"
-  local start=$SECONDS rc=0
+  local start=$SECONDS cpu_start rc=0
+  cpu_start="$(child_cpu_seconds)"
   "$@" || rc=$?
   STEP_NAMES+=("$name")
-  STEP_TIMES+=("$((SECONDS - start))s")
+  STEP_TIMES+=("$((SECONDS - start))s (cpu $(($(child_cpu_seconds) - cpu_start))s)")
   if [ "$rc" -eq 0 ]; then
     STEP_RESULTS+=("PASS")
   else
