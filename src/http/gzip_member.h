@@ -1,0 +1,24 @@
+// One gzip member built in two parts: the snapshot's text once per snapshot, the per-request
+// self-metrics after it. Readers that stop after the first member (curl --compressed, Python's
+// zlib with windowBits 31) then see the whole /metrics body.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pgconn::http {
+
+struct GzipHead {
+  std::string bytes;  // gzip header + the text's deflate blocks, sync-flushed, no final block
+  uint32_t crc = 0;   // CRC-32 of the text
+  uint64_t size = 0;  // the text's length
+};
+
+GzipHead StartGzip(std::string_view text);
+
+// The rest of the member: `tail`'s deflate blocks ending with the final one, then the CRC-32
+// and length of text + tail (RFC 1952 trailer).
+std::string FinishGzip(const GzipHead& head, std::string_view tail);
+
+}  // namespace pgconn::http
