@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "churn_queries.h"
 #include "pg_rows.h"
@@ -114,6 +115,45 @@ struct Exec {
   bool deadline_fired = false;  // our client-side deadline shut the socket down
 };
 
+// One collector's reader of a statement's rows. The activity statement has two (issue 15:
+// the churn figures ride on the same pg_stat_activity read).
+struct Reader {
+  const char* collector;
+  std::function<void(const Rows&)> read;
+};
+
+// One statement of a poll and the collectors that read its result.
+struct Statement {
+  std::string sql;
+  std::vector<Reader> readers;
+};
+
+// A value that changes only when the settings key does (issue 15), with the key it was read at.
+template <typename Value>
+struct Cached {
+  std::optional<Value> value;
+  std::string key;
+};
+
+// The key comes from the server; only digits, '-' and ':' may be quoted into a statement.
+bool PlainKey(const std::string& key) {
+  return key.find_first_not_of("0123456789-:") == std::string::npos;
+}
+
+// A gated statement returns no row while its key is unchanged: the cached value stands.
+template <typename Value>
+void ReadGated(const Rows& rows, Cached<Value>& cache, std::optional<Value>& out,
+               const std::function<Value(const Rows&)>& read) {
+  if (rows.size() > 0) {
+    cache.value = read(rows);
+    const std::string key = rows.Text(0, "cache_key");
+    cache.key = PlainKey(key) ? key : "";
+  } else if (!cache.value) {
+    cache.value = read(rows);  // nothing cached and nothing to read (no names configured)
+  }
+  out = cache.value;
+}
+
 std::string BuildPgbouncerConninfo(TargetConfig target) {
   target.via_pgbouncer = true;
   return BuildConninfo(target);
@@ -142,6 +182,8 @@ class PostgresSession final : public TargetSession {
       throw PollFailure(ClassifyFailure("", message), message);
     }
     conn_ = std::move(conn);
+    settings_ = {};
+    reserved_settings_ = {};
     GuardSession();
   }
 
@@ -153,25 +195,12 @@ class PostgresSession final : public TargetSession {
     return true;
   }
 
+  // One round trip: every collector's statement in one simple-protocol query (one implicit
+  // transaction); settings come back only when they changed (issue 15).
   TargetSample Poll() override {
     if (!conn_) throw PollFailure(FailureReason::kOther, "session is not open");
     TargetSample sample;
-    Collect(sample, "settings", queries::kSettings,
-            [&](const Rows& rows) { sample.settings = ReadSettings(rows); });
-    Collect(sample, "activity", queries::kActivity,
-            [&](const Rows& rows) { sample.activity = ReadActivity(rows); });
-    Collect(sample, "databases", queries::kDatabases,
-            [&](const Rows& rows) { sample.databases = ReadLimits<DatabaseLimit>(rows); });
-    Collect(sample, "roles", queries::kRoles,
-            [&](const Rows& rows) { sample.roles = ReadLimits<RoleLimit>(rows); });
-    Collect(
-        sample, "login_role", queries::kLoginRoleByOid,
-        [&](const Rows& rows) { sample.login_role = ReadLoginRole(rows); }, role_oid_);
-    CollectChurn(sample);
-    Collect(sample, "visibility", queries::kVisibility,
-            [&](const Rows& rows) { sample.visibility_complete = rows.Bool(0, 0); });
-    Collect(sample, "reserved_settings", reserved_settings_sql_.c_str(),
-            [&](const Rows& rows) { sample.reserved_settings = ReadReservedSettings(rows); });
+    RunBatch(PlanPoll(sample), sample);
     return sample;
   }
 
@@ -183,15 +212,56 @@ class PostgresSession final : public TargetSession {
   }
 
  private:
-  // Session counters (PostgreSQL 14+) and new sessions since the previous poll.
-  void CollectChurn(TargetSample& sample) {
-    if (sample.settings && sample.settings->server_version_num >= 140000) {
-      Collect(sample, "database_sessions", queries::kDatabaseSessions,
-              [&](const Rows& rows) { sample.database_sessions = ReadDatabaseSessions(rows); });
+  // The statements of one poll, in the order their collectors were always reported.
+  std::vector<Statement> PlanPoll(TargetSample& sample) {
+    std::vector<Statement> plan;
+    plan.push_back({queries::GatedByKey(queries::kSettings, settings_.key),
+                    {{"settings", [&](const Rows& rows) {
+                        ReadGated<ServerSettings>(rows, settings_, sample.settings, ReadSettings);
+                      }}}});
+    plan.push_back({ActivityWithChurnQuery(last_server_now_),
+                    {{"activity", [&](const Rows& rows) { sample.activity = ReadActivity(rows); }},
+                     {"churn", [&](const Rows& rows) {
+                        sample.churn = ReadChurnFromActivity(rows, last_server_now_);
+                      }}}});
+    plan.push_back({queries::kDatabases, {{"databases", [&](const Rows& rows) {
+                                             sample.databases = ReadLimits<DatabaseLimit>(rows);
+                                           }}}});
+    plan.push_back({queries::kRoles, {{"roles", [&](const Rows& rows) {
+                                         sample.roles = ReadLimits<RoleLimit>(rows);
+                                       }}}});
+    plan.push_back({LoginRoleQuery(), {{"login_role", [&](const Rows& rows) {
+                                          sample.login_role = ReadLoginRole(rows);
+                                        }}}});
+    if (ServerVersion() >= 140000) {
+      plan.push_back({queries::kDatabaseSessions, {{"database_sessions", [&](const Rows& rows) {
+                                                      sample.database_sessions =
+                                                          ReadDatabaseSessions(rows);
+                                                    }}}});
     }
-    const std::string churn_sql = ChurnQuery(last_server_now_);
-    Collect(sample, "churn", churn_sql.c_str(),
-            [&](const Rows& rows) { sample.churn = ReadChurn(rows, last_server_now_); });
+    plan.push_back({queries::kVisibility, {{"visibility", [&](const Rows& rows) {
+                                              sample.visibility_complete = rows.Bool(0, 0);
+                                            }}}});
+    plan.push_back({queries::GatedByKey(reserved_settings_sql_, reserved_settings_.key),
+                    {{"reserved_settings", [&](const Rows& rows) {
+                        ReadGated<std::vector<ReservedSetting>>(rows, reserved_settings_,
+                                                                sample.reserved_settings,
+                                                                ReadReservedSettings);
+                      }}}});
+    return plan;
+  }
+
+  // Session counters exist from 14; the version read with the settings, else the one libpq
+  // got at login.
+  int ServerVersion() const {
+    return settings_.value ? settings_.value->server_version_num : PQserverVersion(conn_.get());
+  }
+
+  // kLoginRoleByOid with the oid inline: a multi-statement query takes no parameters.
+  std::string LoginRoleQuery() const {
+    std::string sql = queries::kLoginRoleByOid;
+    sql.replace(sql.find("$1"), 2, "'" + role_oid_ + "'::oid");
+    return sql;
   }
 
   // Settings a role (ALTER ROLE ... SET) could use to end our idle session, per version.
@@ -200,7 +270,9 @@ class PostgresSession final : public TargetSession {
     if (version >= 140000) MustRun(queries::kSessionGuardPg14);
     if (version >= 170000) MustRun(queries::kSessionGuardPg17);
     Exec oid = Run(queries::kLoginRoleOid, {});
-    if (oid.result && PQntuples(oid.result.get()) == 1) {
+    if (oid.result && PQntuples(oid.result.get()) == 1 &&
+        std::string(PQgetvalue(oid.result.get(), 0, 0)).find_first_not_of("0123456789") ==
+            std::string::npos) {
       role_oid_ = PQgetvalue(oid.result.get(), 0, 0);
     } else {
       FailOpen(oid);
@@ -217,19 +289,27 @@ class PostgresSession final : public TargetSession {
     throw PollFailure(Classify(exec), "preparing the session failed: " + exec.error);
   }
 
-  // Runs one statement under the client-side deadline; at most one parameter.
+  // Runs one statement under the client-side deadline.
   Exec Run(const char* sql, const std::optional<std::string>& param) {
-    Exec out;
+    Result result;
+    bool fired = false;
     {
       auto guard = watchdog_.Arm(PQsocket(conn_.get()), Clock::now() + query_deadline_);
       const char* values[1] = {param ? param->c_str() : nullptr};
-      out.result.reset(param
-                           ? PQexecParams(conn_.get(), sql, 1, nullptr, values, nullptr, nullptr, 0)
-                           : PQexec(conn_.get(), sql));
-      out.deadline_fired = guard.fired();
+      result.reset(param ? PQexecParams(conn_.get(), sql, 1, nullptr, values, nullptr, nullptr, 0)
+                         : PQexec(conn_.get(), sql));
+      fired = guard.fired();
     }
+    return Finish(std::move(result), fired);
+  }
+
+  // A statement's outcome from its result (null when libpq had none).
+  Exec Finish(Result result, bool deadline_fired) {
+    Exec out;
+    out.result = std::move(result);
+    out.deadline_fired = deadline_fired;
     const auto status = out.result ? PQresultStatus(out.result.get()) : PGRES_FATAL_ERROR;
-    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return out;
+    if (!deadline_fired && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)) return out;
     if (out.result) {
       out.error = Trimmed(PQresultErrorMessage(out.result.get()));
       const char* state = PQresultErrorField(out.result.get(), PG_DIAG_SQLSTATE);
@@ -243,6 +323,38 @@ class PostgresSession final : public TargetSession {
     return out;
   }
 
+  // Sends the whole plan as one query under one client-side deadline. A statement that fails
+  // ends the server's run of the batch; the ones after it then run one by one, so a failing
+  // collector still fails alone. A statement's duration is the time from the previous result
+  // (or the send) to its own; collectors sharing a statement report the same duration.
+  void RunBatch(const std::vector<Statement>& plan, TargetSample& sample) {
+    std::string sql;
+    for (const auto& statement : plan) sql += statement.sql + ";\n";
+    size_t done = 0;
+    std::optional<Exec> failed;
+    {
+      auto guard = watchdog_.Arm(PQsocket(conn_.get()), Clock::now() + query_deadline_);
+      auto last = Clock::now();
+      const bool sent = PQsendQuery(conn_.get(), sql.c_str()) == 1;
+      while (Result result{PQgetResult(conn_.get())}) {
+        const auto now = Clock::now();
+        const double seconds = std::chrono::duration<double>(now - last).count();
+        last = now;
+        if (failed || done >= plan.size()) continue;  // drain: libpq needs the final null
+        Exec exec = Finish(std::move(result), guard.fired());
+        Record(sample, plan[done++], exec, seconds);
+        if (!exec.result) failed = std::move(exec);
+      }
+      if (!failed && (!sent || (done < plan.size() && PQstatus(conn_.get()) != CONNECTION_OK))) {
+        failed = Finish(nullptr, guard.fired());
+      }
+    }
+    // libpq marks the connection bad only once it read the end that follows a FATAL result.
+    if (failed && PQstatus(conn_.get()) != CONNECTION_OK) failed->lost = true;
+    if (failed && failed->lost) LoseSession(*failed);
+    for (; done < plan.size(); ++done) Collect(sample, plan[done]);
+  }
+
   FailureReason Classify(const Exec& exec) const {
     if (exec.deadline_fired) return FailureReason::kTimeout;
     const FailureReason reason = ClassifyFailure(exec.sqlstate, exec.error);
@@ -252,26 +364,32 @@ class PostgresSession final : public TargetSession {
     return reason;
   }
 
-  // Runs one collector's query and records its outcome; a lost session ends the poll.
-  void Collect(TargetSample& sample, const char* name, const char* sql,
-               const std::function<void(const Rows&)>& read,
-               const std::optional<std::string>& param = std::nullopt) {
-    CollectorOutcome outcome;
-    outcome.name = name;
-    const auto started = Clock::now();
-    Exec exec = Run(sql, param);
-    if (exec.result) {
-      try {
-        read(Rows(exec.result.get()));
-        outcome.success = true;
-      } catch (const std::exception& error) {
-        outcome.error = std::string("unreadable result: ") + error.what();
+  // Records the outcome of each collector reading `exec`'s result.
+  static void Record(TargetSample& sample, const Statement& statement, const Exec& exec,
+                     double seconds) {
+    for (const auto& reader : statement.readers) {
+      CollectorOutcome outcome;
+      outcome.name = reader.collector;
+      if (exec.result) {
+        try {
+          reader.read(Rows(exec.result.get()));
+          outcome.success = true;
+        } catch (const std::exception& error) {
+          outcome.error = std::string("unreadable result: ") + error.what();
+        }
+      } else {
+        outcome.error = exec.error;
       }
-    } else {
-      outcome.error = exec.error;
+      outcome.duration_seconds = seconds;
+      sample.collectors.push_back(std::move(outcome));
     }
-    outcome.duration_seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    sample.collectors.push_back(std::move(outcome));
+  }
+
+  // Runs one statement alone and records its outcome; a lost session ends the poll.
+  void Collect(TargetSample& sample, const Statement& statement) {
+    const auto started = Clock::now();
+    Exec exec = Run(statement.sql.c_str(), std::nullopt);
+    Record(sample, statement, exec, std::chrono::duration<double>(Clock::now() - started).count());
     if (exec.lost) LoseSession(exec);
   }
 
@@ -295,6 +413,9 @@ class PostgresSession final : public TargetSession {
   std::string role_oid_;
   std::string reserved_settings_sql_;
   std::optional<double> last_server_now_;  // previous churn poll's server time
+  // Read again only when the settings key changed; emptied on every new session.
+  Cached<ServerSettings> settings_;
+  Cached<std::vector<ReservedSetting>> reserved_settings_;
 };
 
 }  // namespace
