@@ -17,13 +17,6 @@ void ReplaceAll(std::string& text, const std::string& placeholder, const std::st
   }
 }
 
-std::string SinceLiteral(std::optional<double> since_unix) {
-  if (!since_unix) return "'infinity'::timestamptz";
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "to_timestamp(%.6f)", *since_unix);
-  return buffer;
-}
-
 // One `churn_le_<i>` column per age bound; backend_start >= now() - bound is age <= bound
 // without computing the age (an extract per row and bound) on every row.
 std::string BucketColumns() {
@@ -38,14 +31,20 @@ std::string BucketColumns() {
 
 }  // namespace
 
-std::string ActivityWithChurnQuery(std::optional<double> since_unix) {
+std::string ActivityWithChurnQuery() {
   std::string columns = queries::kActivityChurnColumns;
   ReplaceAll(columns, "{buckets}", BucketColumns());
   ReplaceAll(columns, "{client}", queries::kChurnClient);
-  ReplaceAll(columns, "{since}", SinceLiteral(since_unix));
   std::string sql = queries::kActivity;
   sql.insert(sql.find("\nFROM pg_stat_activity"), columns);
   return sql;
+}
+
+std::string SinceParameter(std::optional<double> since_unix) {
+  if (!since_unix) return "infinity";
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.6f", *since_unix);
+  return buffer;
 }
 
 std::vector<ChurnGroup> ReadChurnFromActivity(const Rows& rows, std::optional<double>& server_now) {

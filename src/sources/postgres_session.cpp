@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "churn_queries.h"
@@ -14,6 +15,7 @@
 #include "pgconn/conninfo.h"
 #include "pgconn/reserved_settings.h"
 #include "pgconn/target_session.h"
+#include "poll_plan.h"
 #include "queries.h"
 
 namespace pgconn {
@@ -115,45 +117,6 @@ struct Exec {
   bool deadline_fired = false;  // our client-side deadline shut the socket down
 };
 
-// One collector's reader of a statement's rows. The activity statement has two (issue 15:
-// the churn figures ride on the same pg_stat_activity read).
-struct Reader {
-  const char* collector;
-  std::function<void(const Rows&)> read;
-};
-
-// One statement of a poll and the collectors that read its result.
-struct Statement {
-  std::string sql;
-  std::vector<Reader> readers;
-};
-
-// A value that changes only when the settings key does (issue 15), with the key it was read at.
-template <typename Value>
-struct Cached {
-  std::optional<Value> value;
-  std::string key;
-};
-
-// The key comes from the server; only digits, '-' and ':' may be quoted into a statement.
-bool PlainKey(const std::string& key) {
-  return key.find_first_not_of("0123456789-:") == std::string::npos;
-}
-
-// A gated statement returns no row while its key is unchanged: the cached value stands.
-template <typename Value>
-void ReadGated(const Rows& rows, Cached<Value>& cache, std::optional<Value>& out,
-               const std::function<Value(const Rows&)>& read) {
-  if (rows.size() > 0) {
-    cache.value = read(rows);
-    const std::string key = rows.Text(0, "cache_key");
-    cache.key = PlainKey(key) ? key : "";
-  } else if (!cache.value) {
-    cache.value = read(rows);  // nothing cached and nothing to read (no names configured)
-  }
-  out = cache.value;
-}
-
 std::string BuildPgbouncerConninfo(TargetConfig target) {
   target.via_pgbouncer = true;
   return BuildConninfo(target);
@@ -168,7 +131,8 @@ class PostgresSession final : public TargetSession {
         probe_timeout_(target.connect_timeout),
         endpoint_(AcceptEndpointFor(target)),
         watchdog_(watchdog),
-        reserved_settings_sql_(queries::ReservedSettingsQuery(ReservedSettingNames(target))) {}
+        reserved_settings_sql_(
+            queries::GatedByKey(queries::ReservedSettingsQuery(ReservedSettingNames(target)))) {}
 
   bool IsOpen() const override { return conn_ != nullptr; }
 
@@ -184,6 +148,10 @@ class PostgresSession final : public TargetSession {
     conn_ = std::move(conn);
     settings_ = {};
     reserved_settings_ = {};
+    prepared_.clear();
+    // PgBouncer in transaction mode may hand each poll another server session: no prepared
+    // statements there, the batch goes as one simple query with its parameters inline.
+    use_prepared_ = conninfo_ != pgbouncer_conninfo_;
     GuardSession();
   }
 
@@ -195,8 +163,10 @@ class PostgresSession final : public TargetSession {
     return true;
   }
 
-  // One round trip: every collector's statement in one simple-protocol query (one implicit
-  // transaction); settings come back only when they changed (issue 15).
+  // One round trip (issue 15): every collector's statement in one pipeline of prepared
+  // statements (parsed and planned once per session), or one multi-statement simple query
+  // through PgBouncer; either is one implicit transaction. Settings come back only when they
+  // changed.
   TargetSample Poll() override {
     if (!conn_) throw PollFailure(FailureReason::kOther, "session is not open");
     TargetSample sample;
@@ -215,34 +185,49 @@ class PostgresSession final : public TargetSession {
   // The statements of one poll, in the order their collectors were always reported.
   std::vector<Statement> PlanPoll(TargetSample& sample) {
     std::vector<Statement> plan;
-    plan.push_back({queries::GatedByKey(queries::kSettings, settings_.key),
+    plan.push_back({"pgconn_settings",
+                    queries::GatedByKey(queries::kSettings),
+                    {settings_.key},
                     {{"settings", [&](const Rows& rows) {
                         ReadGated<ServerSettings>(rows, settings_, sample.settings, ReadSettings);
                       }}}});
-    plan.push_back({ActivityWithChurnQuery(last_server_now_),
+    plan.push_back({"pgconn_activity",
+                    activity_sql_,
+                    {SinceParameter(last_server_now_)},
                     {{"activity", [&](const Rows& rows) { sample.activity = ReadActivity(rows); }},
                      {"churn", [&](const Rows& rows) {
                         sample.churn = ReadChurnFromActivity(rows, last_server_now_);
                       }}}});
-    plan.push_back({queries::kDatabases, {{"databases", [&](const Rows& rows) {
-                                             sample.databases = ReadLimits<DatabaseLimit>(rows);
-                                           }}}});
-    plan.push_back({queries::kRoles, {{"roles", [&](const Rows& rows) {
-                                         sample.roles = ReadLimits<RoleLimit>(rows);
-                                       }}}});
-    plan.push_back({LoginRoleQuery(), {{"login_role", [&](const Rows& rows) {
-                                          sample.login_role = ReadLoginRole(rows);
-                                        }}}});
+    plan.push_back(
+        {"pgconn_databases", queries::kDatabases, {}, {{"databases", [&](const Rows& rows) {
+                                                          sample.databases =
+                                                              ReadLimits<DatabaseLimit>(rows);
+                                                        }}}});
+    plan.push_back({"pgconn_roles", queries::kRoles, {}, {{"roles", [&](const Rows& rows) {
+                                                             sample.roles =
+                                                                 ReadLimits<RoleLimit>(rows);
+                                                           }}}});
+    plan.push_back(
+        {"pgconn_login_role",
+         queries::kLoginRoleByOid,
+         {role_oid_},
+         {{"login_role", [&](const Rows& rows) { sample.login_role = ReadLoginRole(rows); }}}});
     if (ServerVersion() >= 140000) {
-      plan.push_back({queries::kDatabaseSessions, {{"database_sessions", [&](const Rows& rows) {
-                                                      sample.database_sessions =
-                                                          ReadDatabaseSessions(rows);
-                                                    }}}});
+      plan.push_back({"pgconn_database_sessions",
+                      queries::kDatabaseSessions,
+                      {},
+                      {{"database_sessions", [&](const Rows& rows) {
+                          sample.database_sessions = ReadDatabaseSessions(rows);
+                        }}}});
     }
-    plan.push_back({queries::kVisibility, {{"visibility", [&](const Rows& rows) {
-                                              sample.visibility_complete = rows.Bool(0, 0);
-                                            }}}});
-    plan.push_back({queries::GatedByKey(reserved_settings_sql_, reserved_settings_.key),
+    plan.push_back(
+        {"pgconn_visibility", queries::kVisibility, {}, {{"visibility", [&](const Rows& rows) {
+                                                            sample.visibility_complete =
+                                                                rows.Bool(0, 0);
+                                                          }}}});
+    plan.push_back({"pgconn_reserved_settings",
+                    reserved_settings_sql_,
+                    {reserved_settings_.key},
                     {{"reserved_settings", [&](const Rows& rows) {
                         ReadGated<std::vector<ReservedSetting>>(rows, reserved_settings_,
                                                                 sample.reserved_settings,
@@ -257,22 +242,13 @@ class PostgresSession final : public TargetSession {
     return settings_.value ? settings_.value->server_version_num : PQserverVersion(conn_.get());
   }
 
-  // kLoginRoleByOid with the oid inline: a multi-statement query takes no parameters.
-  std::string LoginRoleQuery() const {
-    std::string sql = queries::kLoginRoleByOid;
-    sql.replace(sql.find("$1"), 2, "'" + role_oid_ + "'::oid");
-    return sql;
-  }
-
   // Settings a role (ALTER ROLE ... SET) could use to end our idle session, per version.
   void GuardSession() {
     const int version = PQserverVersion(conn_.get());
     if (version >= 140000) MustRun(queries::kSessionGuardPg14);
     if (version >= 170000) MustRun(queries::kSessionGuardPg17);
     Exec oid = Run(queries::kLoginRoleOid, {});
-    if (oid.result && PQntuples(oid.result.get()) == 1 &&
-        std::string(PQgetvalue(oid.result.get(), 0, 0)).find_first_not_of("0123456789") ==
-            std::string::npos) {
+    if (oid.result && PQntuples(oid.result.get()) == 1) {
       role_oid_ = PQgetvalue(oid.result.get(), 0, 0);
     } else {
       FailOpen(oid);
@@ -289,15 +265,25 @@ class PostgresSession final : public TargetSession {
     throw PollFailure(Classify(exec), "preparing the session failed: " + exec.error);
   }
 
-  // Runs one statement under the client-side deadline.
-  Exec Run(const char* sql, const std::optional<std::string>& param) {
+  // Runs one statement under the client-side deadline; parameters as text.
+  Exec Run(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+    std::vector<const char*> values;
+    for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+    return Guarded([&] {
+      return params.empty()
+                 ? PQexec(conn_.get(), sql.c_str())
+                 : PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                values.data(), nullptr, nullptr, 0);
+    });
+  }
+
+  // One blocking libpq call under the client-side deadline.
+  Exec Guarded(const std::function<PGresult*()>& call) {
     Result result;
     bool fired = false;
     {
       auto guard = watchdog_.Arm(PQsocket(conn_.get()), Clock::now() + query_deadline_);
-      const char* values[1] = {param ? param->c_str() : nullptr};
-      result.reset(param ? PQexecParams(conn_.get(), sql, 1, nullptr, values, nullptr, nullptr, 0)
-                         : PQexec(conn_.get(), sql));
+      result.reset(call());
       fired = guard.fired();
     }
     return Finish(std::move(result), fired);
@@ -323,36 +309,110 @@ class PostgresSession final : public TargetSession {
     return out;
   }
 
-  // Sends the whole plan as one query under one client-side deadline. A statement that fails
-  // ends the server's run of the batch; the ones after it then run one by one, so a failing
-  // collector still fails alone. A statement's duration is the time from the previous result
-  // (or the send) to its own; collectors sharing a statement report the same duration.
-  void RunBatch(const std::vector<Statement>& plan, TargetSample& sample) {
-    std::string sql;
-    for (const auto& statement : plan) sql += statement.sql + ";\n";
+  // Where a batch stopped: statements before `done` are recorded; `failed` is the first
+  // failure (the server then skips the rest of the batch).
+  struct BatchRun {
     size_t done = 0;
     std::optional<Exec> failed;
+  };
+
+  // Sends the plan in one round trip under one client-side deadline. After a failed
+  // statement the rest run one by one, so a failing collector still fails alone. A
+  // statement's duration is the time from the previous result (or the send) to its own;
+  // collectors sharing a statement report the same duration.
+  void RunBatch(const std::vector<Statement>& plan, TargetSample& sample) {
+    if (use_prepared_ && !PrepareMissing(plan)) use_prepared_ = false;
+    BatchRun run;
     {
       auto guard = watchdog_.Arm(PQsocket(conn_.get()), Clock::now() + query_deadline_);
-      auto last = Clock::now();
-      const bool sent = PQsendQuery(conn_.get(), sql.c_str()) == 1;
-      while (Result result{PQgetResult(conn_.get())}) {
-        const auto now = Clock::now();
-        const double seconds = std::chrono::duration<double>(now - last).count();
-        last = now;
-        if (failed || done >= plan.size()) continue;  // drain: libpq needs the final null
-        Exec exec = Finish(std::move(result), guard.fired());
-        Record(sample, plan[done++], exec, seconds);
-        if (!exec.result) failed = std::move(exec);
-      }
-      if (!failed && (!sent || (done < plan.size() && PQstatus(conn_.get()) != CONNECTION_OK))) {
-        failed = Finish(nullptr, guard.fired());
+      if (use_prepared_) {
+        RunPipeline(plan, sample, guard, run);
+      } else {
+        RunSimple(plan, sample, guard, run);
       }
     }
     // libpq marks the connection bad only once it read the end that follows a FATAL result.
-    if (failed && PQstatus(conn_.get()) != CONNECTION_OK) failed->lost = true;
-    if (failed && failed->lost) LoseSession(*failed);
-    for (; done < plan.size(); ++done) Collect(sample, plan[done]);
+    if (run.failed && PQstatus(conn_.get()) != CONNECTION_OK) run.failed->lost = true;
+    if (run.failed && run.failed->lost) LoseSession(*run.failed);
+    for (; run.done < plan.size(); ++run.done) Collect(sample, plan[run.done]);
+  }
+
+  // Records one statement's result; returns false when it failed.
+  bool Take(const std::vector<Statement>& plan, TargetSample& sample, Result result,
+            const DeadlineWatchdog::Guard& guard, Clock::time_point& last, BatchRun& run) {
+    const auto now = Clock::now();
+    const double seconds = std::chrono::duration<double>(now - last).count();
+    last = now;
+    Exec exec = Finish(std::move(result), guard.fired());
+    if (!exec.result && exec.sqlstate == "26000") {  // our prepared statement is gone
+      use_prepared_ = false;
+      prepared_.clear();
+      run.failed = std::move(exec);  // not the collector's failure: it runs again alone
+      return false;
+    }
+    Record(sample, plan[run.done++], exec, seconds);
+    if (!exec.result) run.failed = std::move(exec);
+    return !run.failed;
+  }
+
+  // One multi-statement simple query; libpq returns one result per statement, then null.
+  void RunSimple(const std::vector<Statement>& plan, TargetSample& sample,
+                 const DeadlineWatchdog::Guard& guard, BatchRun& run) {
+    std::string sql;
+    for (const auto& statement : plan) sql += InlineParameters(statement) + ";\n";
+    auto last = Clock::now();
+    const bool sent = PQsendQuery(conn_.get(), sql.c_str()) == 1;
+    while (Result result{PQgetResult(conn_.get())}) {
+      if (run.failed || run.done >= plan.size()) continue;  // drain: libpq needs the final null
+      Take(plan, sample, std::move(result), guard, last, run);
+    }
+    if (!run.failed && (!sent || run.done < plan.size()))
+      run.failed = Finish(nullptr, guard.fired());
+  }
+
+  // The prepared statements in one pipeline with one sync: each result is followed by a null,
+  // statements after a failure come back PGRES_PIPELINE_ABORTED, the sync ends the batch.
+  void RunPipeline(const std::vector<Statement>& plan, TargetSample& sample,
+                   const DeadlineWatchdog::Guard& guard, BatchRun& run) {
+    auto last = Clock::now();
+    bool sent = PQenterPipelineMode(conn_.get()) == 1;
+    for (size_t i = 0; sent && i < plan.size(); ++i) sent = SendPrepared(plan[i]);
+    sent = sent && PQpipelineSync(conn_.get()) == 1;
+    for (size_t i = 0; sent && i < plan.size(); ++i) {
+      Result result{PQgetResult(conn_.get())};
+      if (!result) break;
+      const bool aborted = PQresultStatus(result.get()) == PGRES_PIPELINE_ABORTED;
+      if (!aborted && !run.failed) Take(plan, sample, std::move(result), guard, last, run);
+      Result end{PQgetResult(conn_.get())};  // null after each statement's result
+    }
+    Result sync{PQgetResult(conn_.get())};
+    const bool synced = sync && PQresultStatus(sync.get()) == PGRES_PIPELINE_SYNC;
+    if (!synced || PQexitPipelineMode(conn_.get()) != 1) {
+      if (!run.failed) run.failed = Finish(nullptr, guard.fired());
+      run.failed->lost = true;  // the protocol state is unknown: start a new session
+    }
+  }
+
+  bool SendPrepared(const Statement& statement) {
+    std::vector<const char*> values;
+    for (const auto& param : statement.params) values.push_back(param ? param->c_str() : nullptr);
+    return PQsendQueryPrepared(conn_.get(), statement.name.c_str(), static_cast<int>(values.size()),
+                               values.data(), nullptr, nullptr, 0) == 1;
+  }
+
+  // Prepares what this session has not prepared yet (the first poll of a session); false
+  // when one fails: the session then sends simple queries.
+  bool PrepareMissing(const std::vector<Statement>& plan) {
+    for (const auto& statement : plan) {
+      if (prepared_.count(statement.name)) continue;
+      Exec exec = Guarded([&] {
+        return PQprepare(conn_.get(), statement.name.c_str(), statement.sql.c_str(), 0, nullptr);
+      });
+      if (exec.lost) LoseSession(exec);
+      if (!exec.result) return false;
+      prepared_.insert(statement.name);
+    }
+    return true;
   }
 
   FailureReason Classify(const Exec& exec) const {
@@ -388,7 +448,7 @@ class PostgresSession final : public TargetSession {
   // Runs one statement alone and records its outcome; a lost session ends the poll.
   void Collect(TargetSample& sample, const Statement& statement) {
     const auto started = Clock::now();
-    Exec exec = Run(statement.sql.c_str(), std::nullopt);
+    Exec exec = Run(statement.sql, statement.params);
     Record(sample, statement, exec, std::chrono::duration<double>(Clock::now() - started).count());
     if (exec.lost) LoseSession(exec);
   }
@@ -416,6 +476,9 @@ class PostgresSession final : public TargetSession {
   // Read again only when the settings key changed; emptied on every new session.
   Cached<ServerSettings> settings_;
   Cached<std::vector<ReservedSetting>> reserved_settings_;
+  std::string activity_sql_ = ActivityWithChurnQuery();
+  bool use_prepared_ = true;
+  std::set<std::string> prepared_;  // names prepared in this session
 };
 
 }  // namespace

@@ -95,28 +95,26 @@ inline constexpr const char* kSettingsKey =
     "((extract(epoch FROM pg_conf_load_time()) * 1000000)::bigint || ':' || "
     "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint)";
 
-// `sql` with the key as a last column `cache_key`; with a key read before, the server skips the
-// whole statement (a one-time filter: the scan is never executed) while the key is unchanged.
-// `key` holds only digits and ':' (checked by the caller).
-inline std::string GatedByKey(const std::string& sql, const std::string& key) {
-  std::string gated =
-      "SELECT q.*, " + std::string(kSettingsKey) + " AS cache_key FROM (" + sql + ") q";
-  if (!key.empty())
-    gated += " WHERE " + std::string(kSettingsKey) + " IS DISTINCT FROM '" + key + "'";
-  return gated;
+// `sql` with the key as a last column `cache_key`, gated on parameter $1 (the key read before,
+// NULL when none): while the key is unchanged the server skips the statement (a one-time
+// filter: the scan is never executed) and returns no row.
+inline std::string GatedByKey(const std::string& sql) {
+  const std::string key = kSettingsKey;
+  return "SELECT q.*, " + key + " AS cache_key FROM (" + sql + ") q WHERE " + key +
+         " IS DISTINCT FROM $1";
 }
 
 // Issue 15: the churn figures as more aggregates of kActivity, so one poll reads
 // pg_stat_activity once (each read walks the proc array once per backend: O(sessions^2)).
 // The client sums them per (database, user, application); `{buckets}` becomes one
-// `churn_le_<i>` column per age bound, `{since}` the previous poll's server time (no
-// previous poll: 'infinity', nothing counts as new).
+// `churn_le_<i>` column per age bound. $1 is the previous poll's server time in Unix seconds
+// ('infinity' before the first poll: nothing counts as new).
 inline constexpr const char* kChurnClient =
     "backend_type = 'client backend' AND pid <> pg_backend_pid()";
 inline constexpr const char* kActivityChurnColumns = R"SQL(,
        extract(epoch FROM now()) AS server_now,
        count(*) FILTER (WHERE {client}) AS churn_sessions,
-       count(*) FILTER (WHERE {client} AND backend_start > {since}) AS churn_new,{buckets}
+       count(*) FILTER (WHERE {client} AND backend_start > to_timestamp($1::float8)) AS churn_new,{buckets}
        coalesce(sum(greatest(0, extract(epoch FROM now() - backend_start)))
          FILTER (WHERE {client}), 0) AS churn_age_sum)SQL";
 
