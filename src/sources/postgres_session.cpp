@@ -377,8 +377,12 @@ class PostgresSession final : public TargetSession {
     auto last = Clock::now();
     bool sent = PQenterPipelineMode(conn_.get()) == 1;
     for (size_t i = 0; sent && i < plan.size(); ++i) sent = SendPrepared(plan[i]);
-    sent = sent && PQpipelineSync(conn_.get()) == 1;
-    for (size_t i = 0; sent && i < plan.size(); ++i) {
+    if (!sent || PQpipelineSync(conn_.get()) != 1) {
+      run.failed = Finish(nullptr, guard.fired());
+      run.failed->lost = true;  // a half-sent pipeline: start a new session
+      return;
+    }
+    for (size_t i = 0; i < plan.size(); ++i) {
       Result result{PQgetResult(conn_.get())};
       if (!result) break;
       const bool aborted = PQresultStatus(result.get()) == PGRES_PIPELINE_ABORTED;

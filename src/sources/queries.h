@@ -115,7 +115,8 @@ inline constexpr const char* kActivityChurnColumns = R"SQL(,
        extract(epoch FROM now()) AS server_now,
        count(*) FILTER (WHERE {client}) AS churn_sessions,
        count(*) FILTER (WHERE {client} AND backend_start > to_timestamp($1::float8)) AS churn_new,{buckets}
-       coalesce(sum(greatest(0, extract(epoch FROM now() - backend_start)))
-         FILTER (WHERE {client}), 0) AS churn_age_sum)SQL";
+       -- summed as intervals, one extract per group: a numeric extract per row cost ~25%
+       coalesce(extract(epoch FROM sum(greatest(now() - backend_start, interval '0'))
+         FILTER (WHERE {client})), 0) AS churn_age_sum)SQL";
 
 }  // namespace pgconn::queries
