@@ -4,6 +4,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <optional>
@@ -233,6 +234,13 @@ class PostgresSession final : public TargetSession {
                                                                 sample.reserved_settings,
                                                                 ReadReservedSettings);
                       }}}});
+    // The text's hash in the name: behind an undetected pooler another session's statement
+    // of the same name but other text (other reserved settings) is never executed as ours.
+    for (auto& statement : plan) {
+      char hash[24];
+      std::snprintf(hash, sizeof hash, "_%zx", std::hash<std::string>{}(statement.sql));
+      statement.name += hash;
+    }
     return plan;
   }
 
