@@ -255,6 +255,7 @@ class PostgresSession final : public TargetSession {
     const int version = PQserverVersion(conn_.get());
     if (version >= 140000) MustRun(queries::kSessionGuardPg14);
     if (version >= 170000) MustRun(queries::kSessionGuardPg17);
+    if (use_prepared_) MustRun(queries::kGenericPlans);
     Exec oid = Run(queries::kLoginRoleOid, {});
     if (oid.result && PQntuples(oid.result.get()) == 1) {
       role_oid_ = PQgetvalue(oid.result.get(), 0, 0);

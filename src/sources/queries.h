@@ -80,6 +80,9 @@ inline std::string ReservedSettingsQuery(const std::vector<std::string>& names) 
 // session (the startup options already override statement/lock/idle-in-transaction ones).
 inline constexpr const char* kSessionGuardPg14 = "SET idle_session_timeout = 0";
 inline constexpr const char* kSessionGuardPg17 = "SET transaction_timeout = 0";
+// Issue 15: our prepared statements need no per-value plans; without this the first five
+// executions of each are planned again (the plan cache's custom-plan trial).
+inline constexpr const char* kGenericPlans = "SET plan_cache_mode = force_generic_plan";
 inline constexpr const char* kLoginRoleOid =
     "SELECT oid FROM pg_roles WHERE rolname = session_user";
 
