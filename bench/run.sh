@@ -19,6 +19,8 @@
 #   --rt                  the sequential-scrape phase (latency p50/p99) runs at SCHED_FIFO:
 #                         the exporter's threads, its database sessions and curl, for that
 #                         phase only; the rest of the machine keeps >= 5% (RT throttling)
+#   --server-cost         only the server cost per poll (ours) and per scrape (theirs) at
+#                         10/90/900 connections, and one accept probe's cost (~2 minutes)
 #   --nice N              run PostgreSQL, both exporters and the load generators at nice N
 #                         (e.g. -10) so unrelated load on a shared machine disturbs less;
 #                         both exporters get the same priority. Recorded in the results.
@@ -38,6 +40,7 @@ SKIP_MICRO=0
 KEEP=0
 NICE=""
 RT=0
+SERVER_COST=0
 ORIG_ARGS=("$@")
 
 while [ $# -gt 0 ]; do
@@ -53,9 +56,10 @@ while [ $# -gt 0 ]; do
     --skip-micro) SKIP_MICRO=1 ;;
     --keep) KEEP=1 ;;
     --rt) RT=1 ;;
+    --server-cost) SERVER_COST=1; SKIP_MICRO=1 ;;
     --nice) NICE=$2; shift ;;
     --nice=*) NICE=${1#*=} ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -191,6 +195,7 @@ py_args=(--ours-bin "$OURS_BIN" --theirs-bin "$THEIRS_BIN" --hold-bin "$HOLD_BIN
 say "end-to-end scenarios"
 [ -n "$NICE" ] && py_args+=(--nice "$NICE")
 [ "$RT" = 1 ] && py_args+=(--rt)
+[ "$SERVER_COST" = 1 ] && py_args+=(--server-cost-only)
 runner=()
 [ -n "$NICE" ] && runner=(nice -n "$NICE")
 timeout 1800 "${runner[@]}" python3 "$BENCH_DIR/bench.py" "${py_args[@]}"

@@ -11,10 +11,14 @@
 
 namespace pgconn {
 
-// queries::kChurn with {since} filled in; no previous poll means nothing counts as new.
-std::string ChurnQuery(std::optional<double> since_unix);
-// Returns the groups; `server_now` receives the server's clock for the next poll's {since}.
-std::vector<ChurnGroup> ReadChurn(const Rows& rows, std::optional<double>& server_now);
 std::vector<DatabaseSessions> ReadDatabaseSessions(const Rows& rows);
+
+// queries::kActivity with the churn aggregates added (issue 15: one pg_stat_activity read per
+// poll), its parameter (the previous poll's server time; none: nothing counts as new), and
+// the churn groups summed from its rows; `server_now` receives the server's clock for the
+// next poll's parameter.
+std::string ActivityWithChurnQuery();
+std::string SinceParameter(std::optional<double> since_unix);
+std::vector<ChurnGroup> ReadChurnFromActivity(const Rows& rows, std::optional<double>& server_now);
 
 }  // namespace pgconn

@@ -61,29 +61,6 @@ SELECT datname, sessions, sessions_abandoned, sessions_fatal, sessions_killed,
 FROM pg_stat_database WHERE datname IS NOT NULL ORDER BY datname
 )SQL";
 
-// Issue 14: client sessions per (database, user, application) with their age histogram and
-// how many started after {since} (the previous poll's server time). Rows grow with groups;
-// the one row with NULL groups carries the server time when no client is connected.
-inline constexpr const char* kChurn = R"SQL(
-SELECT extract(epoch FROM n.now) AS server_now, g.*
-FROM (SELECT now() AS now) n LEFT JOIN LATERAL (
-  SELECT coalesce(datname, '') AS database, coalesce(usename, '') AS usename,
-         coalesce(application_name, '') AS application,
-         count(*) FILTER (WHERE backend_start > {since}) AS new_sessions,
-         count(*) AS sessions,
-         count(*) FILTER (WHERE age <= 1) AS le_1,
-         count(*) FILTER (WHERE age <= 10) AS le_10,
-         count(*) FILTER (WHERE age <= 60) AS le_60,
-         count(*) FILTER (WHERE age <= 600) AS le_600,
-         count(*) FILTER (WHERE age <= 3600) AS le_3600,
-         count(*) FILTER (WHERE age <= 86400) AS le_86400,
-         coalesce(sum(age), 0) AS age_sum
-  FROM (SELECT datname, usename, application_name, backend_start,
-               greatest(0, extract(epoch FROM n.now - backend_start)) AS age
-        FROM pg_stat_activity
-        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) a
-  GROUP BY 1, 2, 3) g ON true
-)SQL";
 // Whether other roles' pg_stat_activity rows are visible: pg_read_all_stats privileges
 // (pg_monitor grants them; superusers have every role's privileges).
 inline constexpr const char* kVisibility = R"SQL(
@@ -103,6 +80,9 @@ inline std::string ReservedSettingsQuery(const std::vector<std::string>& names) 
 // session (the startup options already override statement/lock/idle-in-transaction ones).
 inline constexpr const char* kSessionGuardPg14 = "SET idle_session_timeout = 0";
 inline constexpr const char* kSessionGuardPg17 = "SET transaction_timeout = 0";
+// Issue 15: our prepared statements need no per-value plans; without this the first five
+// executions of each are planned again (the plan cache's custom-plan trial).
+inline constexpr const char* kGenericPlans = "SET plan_cache_mode = force_generic_plan";
 inline constexpr const char* kLoginRoleOid =
     "SELECT oid FROM pg_roles WHERE rolname = session_user";
 
@@ -110,5 +90,36 @@ inline constexpr const char* kLoginRoleOid =
 inline constexpr const char* kLoginRoleByOid = R"SQL(
 SELECT rolcanlogin, coalesce(rolvaliduntil < now(), false) AS expired FROM pg_roles WHERE oid = $1
 )SQL";
+
+// Issue 15: read what changed. Settings only change with a reload (pg_conf_load_time, which a
+// backend updates when it processes SIGHUP, between statements) or a restart; this key names
+// both, in microseconds, so it compares exactly on every version.
+inline constexpr const char* kSettingsKey =
+    "((extract(epoch FROM pg_conf_load_time()) * 1000000)::bigint || ':' || "
+    "(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint)";
+
+// `sql` with the key as a last column `cache_key`, gated on parameter $1 (the key read before,
+// NULL when none): while the key is unchanged the server skips the statement (a one-time
+// filter: the scan is never executed) and returns no row.
+inline std::string GatedByKey(const std::string& sql) {
+  const std::string key = kSettingsKey;
+  return "SELECT q.*, " + key + " AS cache_key FROM (" + sql + ") q WHERE " + key +
+         " IS DISTINCT FROM $1";
+}
+
+// Issue 15: the churn figures as more aggregates of kActivity, so one poll reads
+// pg_stat_activity once (each read walks the proc array once per backend: O(sessions^2)).
+// The client sums them per (database, user, application); `{buckets}` becomes one
+// `churn_le_<i>` column per age bound. $1 is the previous poll's server time in Unix seconds
+// ('infinity' before the first poll: nothing counts as new).
+inline constexpr const char* kChurnClient =
+    "backend_type = 'client backend' AND pid <> pg_backend_pid()";
+inline constexpr const char* kActivityChurnColumns = R"SQL(,
+       extract(epoch FROM now()) AS server_now,
+       count(*) FILTER (WHERE {client}) AS churn_sessions,
+       count(*) FILTER (WHERE {client} AND backend_start > to_timestamp($1::float8)) AS churn_new,{buckets}
+       -- summed as intervals, one extract per group: a numeric extract per row cost ~25%
+       coalesce(extract(epoch FROM sum(greatest(now() - backend_start, interval '0'))
+         FILTER (WHERE {client})), 0) AS churn_age_sum)SQL";
 
 }  // namespace pgconn::queries
