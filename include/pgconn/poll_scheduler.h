@@ -33,7 +33,7 @@ class PollScheduler {
 
   struct Options {
     size_t max_workers = 32;
-    Millis grow_after{50};    // how long a due poll may wait for a busy pool before it grows
+    Millis grow_after{250};   // how long a due poll may wait for a busy pool before it grows
     Millis idle_exit{60000};  // an idle worker beyond the first exits after this long
   };
 

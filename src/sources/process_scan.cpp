@@ -226,6 +226,7 @@ ProcessScan ProcessScanner::Scan(const std::map<std::string, ServerSettings>& se
   auto sockets = state.procfs.TcpSockets();
   Note(sockets, "", scan.problems);
   scan.sockets = std::move(sockets.value);
+  if (scan.sockets) context.tcp_sockets = &*scan.sockets;
 
   std::vector<TargetLocation> locals;
   for (const TargetLocation& location : state.locations) {
