@@ -750,6 +750,11 @@ def _run_fleet(args, n, psql, sampler, names, ex, frozen):
         r["refreshed_within_interval"] = sum(1 for g in gaps if g <= interval + 1)
         r["refresh_gap_median_s"] = statistics.median(gaps) if gaps else None
         r["refresh_gap_max_s"] = max(gaps) if gaps else None
+        # The same from the polls' own success timestamps: the poll cadence, without the
+        # publish lag (the scheduler's part of the refresh gap).
+        poll_gaps = [v[1][0] - v[0][0] for v in seen.values() if len(v) >= 2]
+        r["poll_gap_max_s"] = max(poll_gaps) if poll_gaps else None
+        r["polled_within_interval"] = sum(1 for g in poll_gaps if g <= interval + 1)
         r["publish_lag_median_s"] = statistics.median(lags) if lags else None
         r["publish_lag_max_s"] = max(lags) if lags else None
         r["all_first_success_visible_s"] = max(first_seen) if len(first_seen) == n else None
@@ -780,7 +785,9 @@ def _run_fleet(args, n, psql, sampler, names, ex, frozen):
         f"{fmt(r['refresh_gap_max_s'])} s, publish lag max {fmt(r['publish_lag_max_s'])} s, "
         f"cpu {r['cpu_core_fraction']*100:.1f}% of a core, rss {r['rss_mib']:.1f} MiB, "
         f"{r['series']} series, {r['text_bytes']/1024:.0f} KiB text / "
-        f"{(r['gzip_bytes'] or 0)/1024:.0f} KiB gzip, held {r['connections']['max']} "
+        f"{(r['gzip_bytes'] or 0)/1024:.0f} KiB gzip, poll gap max {fmt(r['poll_gap_max_s'])} s "
+        f"({r['polled_within_interval']}/{n} within {interval:g}+1 s), "
+        f"held {r['connections']['max']} "
         f"(at end {r['sessions_at_end']}), scrape p50/p99 {fmt(r['scrape_p50_ms'])}/"
         f"{fmt(r['scrape_p99_ms'])} ms, {r['threads']} threads, load {r['loadavg']}, "
         f"shutdown {r['shutdown_s']:.1f} s{' (killed)' if r['shutdown_killed'] else ''}")
@@ -851,6 +858,11 @@ def fleet_rows(f, fleets):
          verdict=judged(within == n) if n >= 200 else "")
     addf("refresh gap per target, median / max (s)",
          f"{fmt(f['refresh_gap_median_s'])} / {fmt(f['refresh_gap_max_s'])}")
+    if f.get("poll_gap_max_s") is not None:
+        addf(f"targets polled within one {iv:g} s interval (+1 s); max poll gap (s)",
+             f"{f['polled_within_interval']} / {n}; {fmt(f['poll_gap_max_s'])}",
+             target=f"{n} / {n}" if n >= 200 else "",
+             verdict=judged(f["polled_within_interval"] == n) if n >= 200 else "")
     if frozen:
         same = [g for g in fleets if g["targets"] == n and not g.get("frozen_targets")]
         without = same[0]["refresh_gap_max_s"] if same else None
@@ -859,6 +871,12 @@ def fleet_rows(f, fleets):
         addf("healthy targets' max refresh gap with / without it (s)",
              f"{fmt(f['refresh_gap_max_s'])} / {fmt(without)}", target="unchanged (+1 s)",
              verdict=judged(ok))
+        poll_without = same[0].get("poll_gap_max_s") if same else None
+        poll_ok = None not in (poll_without, f.get("poll_gap_max_s")) and \
+            f["poll_gap_max_s"] <= max(poll_without, iv) + 1
+        addf("healthy targets' max poll gap with / without it (s)",
+             f"{fmt(f.get('poll_gap_max_s'))} / {fmt(poll_without)}", target="unchanged (+1 s)",
+             verdict=judged(poll_ok))
     addf("publish lag (poll end -> visible), median / max (s)",
          f"{fmt(f['publish_lag_median_s'])} / {fmt(f['publish_lag_max_s'])}")
     addf("poll duration, median / max (s)",

@@ -151,10 +151,10 @@ void Exporter::Start() {
   }
   http_ = std::make_unique<HttpServer>(options, store_, log_);
   log_->info("{} serving {} on port {}", VersionString(), options.telemetry_path, http_->port());
-  // Spread first connects (25 ms apart, within one interval) so a fleet does not log in
-  // all at once.
+  // Spread first connects (25 ms apart, within half an interval) so a fleet does not log in
+  // all at once, yet every target is polled within its first interval.
   const auto targets = static_cast<int64_t>(std::max<size_t>(1, pollers_.size()));
-  const Millis step = std::min(Millis(25), config_.exporter.poll_interval / targets);
+  const Millis step = std::min(Millis(25), config_.exporter.poll_interval / (2 * targets));
   for (size_t i = 0; i < pollers_.size(); ++i) pollers_[i]->Start(step * static_cast<int>(i));
   process_watcher_->Start();
   for (auto& watcher : log_watchers_) watcher->Start();
