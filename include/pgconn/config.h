@@ -33,7 +33,7 @@ struct ExporterConfig {
   LogFormat log_format = LogFormat::kText;
   std::optional<ShardConfig> shard;  // nullopt: poll every target
   std::string procfs = "/proc";      // procfs root, like node_exporter's --path.procfs
-  int poller_threads = 32;  // cap of the poll pool; it grows to it only while polls block
+  int poller_threads = 100;  // cap of the poll pool; it grows to it only while polls wait
 };
 
 // Labels of pgconn_connections that a target keeps; the others are summed away.

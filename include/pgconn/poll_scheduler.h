@@ -32,7 +32,7 @@ class PollScheduler {
   using JobId = uint64_t;
 
   struct Options {
-    size_t max_workers = 32;
+    size_t max_workers = 100;
     Millis grow_after{250};   // how long a due poll may wait for a busy pool before it grows
     Millis idle_exit{60000};  // an idle worker beyond the first exits after this long
   };

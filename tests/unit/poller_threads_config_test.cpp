@@ -21,8 +21,8 @@ std::string ErrorOf(const std::string& toml) {
   return "";
 }
 
-TEST(PollerThreadsConfigTest, DefaultsTo32AndReadsTheKey) {
-  EXPECT_EQ(ParseConfig(kTarget, "x.toml").exporter.poller_threads, 32);
+TEST(PollerThreadsConfigTest, DefaultsTo100AndReadsTheKey) {
+  EXPECT_EQ(ParseConfig(kTarget, "x.toml").exporter.poller_threads, 100);
   EXPECT_EQ(
       ParseConfig("[exporter]\npoller_threads = 4\n" + kTarget, "x.toml").exporter.poller_threads,
       4);
