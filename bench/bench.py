@@ -19,6 +19,7 @@ Every loop is bounded in count and in time. Nothing here asserts: it reports.
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -770,7 +771,46 @@ def parse_series(text, name):
     return out
 
 
-def run_fleet(args, n, psql, sampler):
+class BlackHole:
+    """A TCP listener that never accepts nor answers (the kernel completes the handshake):
+    a black-holed host. A connect to it costs the target's connect_timeout."""
+
+    def __enter__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
+def make_fleet_exporter(args, names, poll_interval, black_hole_port=None):
+    """Our exporter with one target per name, all on the bench server's `postgres` database
+    (sessions of one role; a tenant-per-database fleet costs the exporter the same), plus a
+    target "frozen" on the black hole when black_hole_port is given."""
+    port = free_port()
+    cfg = os.path.join(args.workdir, f"pgconn-fleet-{len(names)}-{port}.toml")
+    write_ours_config(cfg, port, args.pg_port, names, poll_interval)
+    if black_hole_port:
+        with open(cfg, "a") as f:
+            f.write("\n".join(["", "[[target]]", 'name = "frozen"',
+                               f'dsn = "host=127.0.0.1 port={black_hole_port} dbname=postgres '
+                               'user=pgconn_exporter"',
+                               'password_env = "PGCONN_BENCH_PASSWORD"',
+                               'connect_timeout = "5s"', ""]))
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGCONN_BENCH_PASSWORD": "bench-pgconn"}
+    return Exporter(OURS, [args.ours_bin, "--config.file", cfg], env, port, r"^pgconn_up\{",
+                    args.workdir, "pgconn_exporter")
+
+
+def exporter_sessions(psql):
+    return int(psql.query("SELECT count(*) FROM pg_stat_activity WHERE usename = "
+                          "'pgconn_exporter' AND backend_type = 'client backend'")[0][0])
+
+
+def run_fleet(args, n, psql, sampler, frozen=False):
     """Fleet of n targets on one server. A scraper-side observer reads /metrics every
     0.25 s from start-up and records, per target, when each new successful poll
     (pgconn_last_poll_success_timestamp_seconds) first becomes visible. From that:
@@ -779,11 +819,19 @@ def run_fleet(args, n, psql, sampler):
         interval: each target must be polled, and its result published, every interval);
       - publish lag: visible time - poll end time (the wait to publish, plus <= 0.25 s).
     Observation stops once every target shows two successes, or one interval + 5 s after
-    the first cycle (bounded), so a target that never refreshes is reported, not waited for."""
-    names = [f"t{i:03d}" for i in range(1, n + 1)]
-    ex = make_ours(args, args.workdir, names, args.fleet_interval, fleet=True)
+    the first cycle (bounded), so a target that never refreshes is reported, not waited for.
+    With `frozen`, one more target "frozen" points at a black hole (BlackHole): every poll
+    of it holds a poller thread for its connect_timeout; only the n healthy ones are counted."""
+    names = [f"t{i:04d}" for i in range(1, n + 1)]
+    with contextlib.ExitStack() as stack:
+        hole = stack.enter_context(BlackHole()) if frozen else None
+        ex = make_fleet_exporter(args, names, args.fleet_interval, hole.port if hole else None)
+        return _run_fleet(args, n, psql, sampler, names, ex, frozen)
+
+
+def _run_fleet(args, n, psql, sampler, names, ex, frozen):
     interval = float(args.fleet_interval.rstrip("s"))
-    r = {"targets": n, "poll_interval_s": interval}
+    r = {"targets": n, "poll_interval_s": interval, "frozen_targets": 1 if frozen else 0}
     log_off = log_size(args.pg_log)
     seen = {k: [] for k in names}  # target -> [(poll end unix ts, first visible unix time)]
     text = ""
@@ -804,12 +852,13 @@ def run_fleet(args, n, psql, sampler):
         first_done = None
         while time.monotonic() < hard_deadline:
             observe()
-            if first_done is None and \
-                    len(parse_series(text, "pgconn_poll_duration_seconds")) == n:
+            if first_done is None and sum(
+                    1 for k in parse_series(text, "pgconn_poll_duration_seconds")
+                    if k in seen) == n:
                 first_done = time.monotonic()
                 r["first_cycle_s"] = first_done - t0
                 up = parse_series(text, "pgconn_up")
-                r["up_after_first_cycle"] = sum(1 for v in up.values() if v == 1)
+                r["up_after_first_cycle"] = sum(1 for k, v in up.items() if v == 1 and k in seen)
                 sampler.reset()  # every target that could connect has its session now
                 cpu_a, t_a = proc_cpu_seconds(ex.pid), time.monotonic()
             if first_done is not None and (
@@ -822,7 +871,8 @@ def run_fleet(args, n, psql, sampler):
             cpu_a, t_a = proc_cpu_seconds(ex.pid), time.monotonic()
         cpu_b, t_b = proc_cpu_seconds(ex.pid), time.monotonic()
         up = parse_series(text, "pgconn_up")
-        r["up_at_end"] = sum(1 for v in up.values() if v == 1)
+        r["up_at_end"] = sum(1 for k, v in up.items() if v == 1 and k in seen)
+        r["sessions_at_end"] = exporter_sessions(psql)
         gaps = [v[1][1] - v[0][1] for v in seen.values() if len(v) >= 2]
         lags = [vis - ts for v in seen.values() for ts, vis in v]
         first_seen = [v[0][1] - t0_unix for v in seen.values() if v]
@@ -830,6 +880,11 @@ def run_fleet(args, n, psql, sampler):
         r["refreshed_within_interval"] = sum(1 for g in gaps if g <= interval + 1)
         r["refresh_gap_median_s"] = statistics.median(gaps) if gaps else None
         r["refresh_gap_max_s"] = max(gaps) if gaps else None
+        # The same from the polls' own success timestamps: the poll cadence, without the
+        # publish lag (the scheduler's part of the refresh gap).
+        poll_gaps = [v[1][0] - v[0][0] for v in seen.values() if len(v) >= 2]
+        r["poll_gap_max_s"] = max(poll_gaps) if poll_gaps else None
+        r["polled_within_interval"] = sum(1 for g in poll_gaps if g <= interval + 1)
         r["publish_lag_median_s"] = statistics.median(lags) if lags else None
         r["publish_lag_max_s"] = max(lags) if lags else None
         r["all_first_success_visible_s"] = max(first_seen) if len(first_seen) == n else None
@@ -840,6 +895,7 @@ def run_fleet(args, n, psql, sampler):
         r["rss_mib"] = proc_rss_bytes(ex.pid) / MIB
         r["rss_anon_mib"] = proc_rss_anon_bytes(ex.pid) / MIB
         r["threads"] = proc_threads(ex.pid)
+        r["loadavg"] = loadavg()
         r["text_bytes"] = len(text.encode())
         r["series"] = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
         seq = curl_sequential(ex.url, args.fleet_scrapes, args.workdir, f"fleet-{n}",
@@ -853,13 +909,17 @@ def run_fleet(args, n, psql, sampler):
     finally:
         r["shutdown_s"], r["shutdown_killed"] = ex.stop(timeout=30)
     r["connections_opened"] = count_authorized(args.pg_log, log_off, ex.role)
-    log(f"  fleet {n}: all polled once after {fmt(r['first_cycle_s'])} s "
+    log(f"  fleet {n}{' + 1 frozen' if frozen else ''}: all polled once after {fmt(r['first_cycle_s'])} s "
         f"({r['up_after_first_cycle']} up), refreshed within {interval:g}+1 s "
         f"{r.get('refreshed_within_interval')}/{n}, gap max "
         f"{fmt(r['refresh_gap_max_s'])} s, publish lag max {fmt(r['publish_lag_max_s'])} s, "
         f"cpu {r['cpu_core_fraction']*100:.1f}% of a core, rss {r['rss_mib']:.1f} MiB, "
         f"{r['series']} series, {r['text_bytes']/1024:.0f} KiB text / "
-        f"{(r['gzip_bytes'] or 0)/1024:.0f} KiB gzip, held {r['connections']['max']}, "
+        f"{(r['gzip_bytes'] or 0)/1024:.0f} KiB gzip, poll gap max {fmt(r['poll_gap_max_s'])} s "
+        f"({r['polled_within_interval']}/{n} within {interval:g}+1 s), "
+        f"held {r['connections']['max']} "
+        f"(at end {r['sessions_at_end']}), scrape p50/p99 {fmt(r['scrape_p50_ms'])}/"
+        f"{fmt(r['scrape_p99_ms'])} ms, {r['threads']} threads, load {r['loadavg']}, "
         f"shutdown {r['shutdown_s']:.1f} s{' (killed)' if r['shutdown_killed'] else ''}")
     return r
 
@@ -900,6 +960,78 @@ def fmt_ratio(r, lower_is_better=True):
     if abs(r - 1) < 0.05:
         word = "same"
     return f"{r:.3g} ({word})"
+
+
+def fleet_rows(f, fleets):
+    """Table rows of one fleet run; goals (issue 15) are judged from 1,000 targets on."""
+    n, frozen = f["targets"], f.get("frozen_targets", 0)
+    sec = f"fleet {n} targets" + (" + 1 black-holed" if frozen else "")
+    goal = n >= 1000 and not frozen
+    rows = []
+
+    def addf(metric, v, target="", verdict=""):
+        rows.append((sec, metric, fmt(v), "", "", target, verdict))
+
+    def judged(ok):
+        return "met" if ok else "MISSED"
+
+    iv = f["poll_interval_s"]
+    addf("every target polled once after (s, incl. connect)", f["first_cycle_s"],
+         target=f"<= {iv:g}" if goal else "",
+         verdict=judged((f["first_cycle_s"] or 1e9) <= iv) if goal else "")
+    addf("targets up after first cycle / at end",
+         f"{f['up_after_first_cycle']} / {f['up_at_end']}", target=f"{n} / {n}",
+         verdict=judged(f["up_after_first_cycle"] == n and f["up_at_end"] == n))
+    within = f.get("refreshed_within_interval", 0)
+    addf(f"targets refreshed within one {iv:g} s interval (+1 s)", f"{within} / {n}",
+         target=f"{n} / {n}" if n >= 200 else "",
+         verdict=judged(within == n) if n >= 200 else "")
+    addf("refresh gap per target, median / max (s)",
+         f"{fmt(f['refresh_gap_median_s'])} / {fmt(f['refresh_gap_max_s'])}")
+    if f.get("poll_gap_max_s") is not None:
+        addf(f"targets polled within one {iv:g} s interval (+1 s); max poll gap (s)",
+             f"{f['polled_within_interval']} / {n}; {fmt(f['poll_gap_max_s'])}",
+             target=f"{n} / {n}" if n >= 200 else "",
+             verdict=judged(f["polled_within_interval"] == n) if n >= 200 else "")
+    if frozen:
+        same = [g for g in fleets if g["targets"] == n and not g.get("frozen_targets")]
+        without = same[0]["refresh_gap_max_s"] if same else None
+        ok = None not in (without, f["refresh_gap_max_s"]) and \
+            f["refresh_gap_max_s"] <= max(without, iv) + 1
+        addf("healthy targets' max refresh gap with / without it (s)",
+             f"{fmt(f['refresh_gap_max_s'])} / {fmt(without)}", target="unchanged (+1 s)",
+             verdict=judged(ok))
+        poll_without = same[0].get("poll_gap_max_s") if same else None
+        poll_ok = None not in (poll_without, f.get("poll_gap_max_s")) and \
+            f["poll_gap_max_s"] <= max(poll_without, iv) + 1
+        addf("healthy targets' max poll gap with / without it (s)",
+             f"{fmt(f.get('poll_gap_max_s'))} / {fmt(poll_without)}", target="unchanged (+1 s)",
+             verdict=judged(poll_ok))
+    addf("publish lag (poll end -> visible), median / max (s)",
+         f"{fmt(f['publish_lag_median_s'])} / {fmt(f['publish_lag_max_s'])}")
+    addf("poll duration, median / max (s)",
+         f"{fmt(f['poll_duration_median_s'])} / {fmt(f['poll_duration_max_s'])}")
+    addf("CPU, % of one core", f["cpu_core_fraction"] * 100, target="<= 25" if goal else "",
+         verdict=judged(f["cpu_core_fraction"] <= 0.25) if goal else "")
+    addf("RSS / RssAnon (MiB)", f"{fmt(f['rss_mib'])} / {fmt(f['rss_anon_mib'])}",
+         target="<= 150" if goal else "", verdict=judged(f["rss_mib"] <= 150) if goal else "")
+    base = fleets[0]
+    if n > base["targets"]:
+        addf(f"RSS per target beyond {base['targets']} (KiB)",
+             (f["rss_mib"] - base["rss_mib"]) * 1024 / (n - base["targets"]))
+    addf("exporter threads", f.get("threads"))
+    addf("series / text KiB / gzip KiB",
+         f"{f['series']:,} / {f['text_bytes']/1024:.0f} / {(f['gzip_bytes'] or 0)/1024:.1f}")
+    addf("scrape p50 / p99 (ms)", f"{fmt(f['scrape_p50_ms'])} / {fmt(f['scrape_p99_ms'])}",
+         target="p99 < 5" if goal else "",
+         verdict=judged((f["scrape_p99_ms"] or 1e9) < 5) if goal else "")
+    addf("DB sessions held, max sampled / at end", f"{f['connections']['max']} / "
+         f"{f.get('sessions_at_end')}", target=f"{n}",
+         verdict=judged(f["connections"]["max"] == n and f.get("sessions_at_end") == n))
+    addf("load average at the end of the run", " ".join(map(str, f.get("loadavg") or [])))
+    addf("shutdown after SIGTERM (s)",
+         f"{fmt(f['shutdown_s'])}{' (SIGKILLed at 30 s)' if f['shutdown_killed'] else ''}")
+    return rows
 
 
 def build_rows(results):
@@ -996,41 +1128,7 @@ def build_rows(results):
                          f"flat (<=1.5 or <={floor} ms)",
                          "met" if flat <= 1.5 or spread <= floor else "MISSED"))
     for f in results["fleet"]:
-        sec = f"fleet {f['targets']} targets"
-        n = f["targets"]
-
-        def addf(metric, v, target="", verdict=""):
-            rows.append((sec, metric, fmt(v), "", "", target, verdict))
-
-        iv = f["poll_interval_s"]
-        addf("every target polled once after (s, incl. connect)", f["first_cycle_s"])
-        addf("targets up after first cycle / at end",
-             f"{f['up_after_first_cycle']} / {f['up_at_end']}", target=f"{n} / {n}",
-             verdict="met" if f["up_after_first_cycle"] == n and f["up_at_end"] == n else "MISSED")
-        within = f.get("refreshed_within_interval", 0)
-        gap_ok = within == n
-        addf(f"targets refreshed within one {iv:g} s interval (+1 s)", f"{within} / {n}",
-             target=f"{n} / {n}" if n >= 200 else "",
-             verdict=("met" if gap_ok else "MISSED") if n >= 200 else "")
-        addf("refresh gap per target, median / max (s)",
-             f"{fmt(f['refresh_gap_median_s'])} / {fmt(f['refresh_gap_max_s'])}")
-        addf("publish lag (poll end -> visible), median / max (s)",
-             f"{fmt(f['publish_lag_median_s'])} / {fmt(f['publish_lag_max_s'])}")
-        addf("poll duration, median / max (s)",
-             f"{fmt(f['poll_duration_median_s'])} / {fmt(f['poll_duration_max_s'])}")
-        addf("CPU, % of one core", f["cpu_core_fraction"] * 100)
-        addf("RSS / RssAnon (MiB)", f"{fmt(f['rss_mib'])} / {fmt(f['rss_anon_mib'])}")
-        base = results["fleet"][0]
-        if n > base["targets"]:
-            addf(f"RSS per target beyond {base['targets']} (KiB)",
-                 (f["rss_mib"] - base["rss_mib"]) * 1024 / (n - base["targets"]))
-        addf("series / text KiB / gzip KiB",
-             f"{f['series']:,} / {f['text_bytes']/1024:.0f} / {(f['gzip_bytes'] or 0)/1024:.1f}")
-        addf("scrape p50 / p99 (ms)", f"{fmt(f['scrape_p50_ms'])} / {fmt(f['scrape_p99_ms'])}")
-        addf("DB connections held (max)", f["connections"]["max"], target=f"{n}",
-             verdict="met" if f["connections"]["max"] == n else "MISSED")
-        addf("shutdown after SIGTERM (s)",
-             f"{fmt(f['shutdown_s'])}{' (SIGKILLed at 30 s)' if f['shutdown_killed'] else ''}")
+        rows.extend(fleet_rows(f, results["fleet"]))
     return rows
 
 
@@ -1135,10 +1233,18 @@ def main():
     ap.add_argument("--rt", action="store_true",
                     help="sequential-latency phase at SCHED_FIFO (exporter, its backends, curl)")
     ap.add_argument("--workdir-parent", default="", help="scratch space (default: $TMPDIR)")
+    ap.add_argument("--fleet-sizes", default="",
+                    help="comma-separated fleet sizes (default: 1,20 quick; 1,50,200,1000 full)")
+    ap.add_argument("--fleet-frozen", type=int, default=None,
+                    help="fleet size run again with one black-holed target (default: the "
+                         "largest fleet size in a full run, none in --quick; 0: none)")
+    ap.add_argument("--fleet-only", action="store_true",
+                    help="run only the fleet scenarios (no connection levels, no comparison)")
     ap.add_argument("--command", default="bench/run.sh")
     ap.add_argument("--server-cost-only", action="store_true",
                     help="only server cost per poll/scrape at 10/90/900 connections")
     args = ap.parse_args()
+    args.fleet_sizes_arg = args.fleet_sizes
     if args.rt and not rt_available():
         ap.error("--rt needs root, chrt and kernel.sched_rt_runtime_us >= 0")
     # `timeout` and run.sh's trap send SIGTERM: unwind so every finally stops what it started.
@@ -1156,8 +1262,13 @@ def main():
         args.levels, args.seq = [10, 90, 900], 1000
         args.totals = {10: 1000, 90: 10000, 900: 1000}
         args.wrk_seconds, args.wrk_connections = 10, [4, 64]
-        args.fleet_sizes, args.fleet_interval, args.fleet_scrapes = [1, 50, 200], "15s", 100
+        args.fleet_sizes, args.fleet_interval = [1, 50, 200, 1000], "15s"
+        args.fleet_scrapes = 100
         args.poll_cost_seconds = 10
+    if args.fleet_sizes_arg:
+        args.fleet_sizes = [int(x) for x in args.fleet_sizes_arg.split(",") if x.strip()]
+    if args.fleet_frozen is None:
+        args.fleet_frozen = 0 if args.quick else max(args.fleet_sizes)
 
     args.workdir = tempfile.mkdtemp(prefix="bench-py-", dir=args.workdir_parent or None)
     if args.server_cost_only:
@@ -1175,14 +1286,14 @@ def main():
             "levels": args.levels, "sequential_scrapes": args.seq,
             "total_scrapes": {str(k): v for k, v in args.totals.items()},
             "wrk_seconds": args.wrk_seconds, "wrk_connections": args.wrk_connections,
-            "wrk_threads": 2, "fleet_sizes": args.fleet_sizes,
+            "wrk_threads": 2, "fleet_sizes": args.fleet_sizes, "fleet_frozen": args.fleet_frozen,
             "fleet_poll_interval": args.fleet_interval, "ours_poll_interval": "15s",
             "request_headers": dict(PROM_HEADERS),
             "server_cost_method": "pg_stat_statements (track=all, track_planning=on), "
                                   "sum(total_exec_time + total_plan_time) filtered by the "
                                   "exporter's role",
         },
-        "levels": args.levels,
+        "levels": [] if args.fleet_only else args.levels,
         "scenarios": {},
         "fleet": [],
     }
@@ -1193,7 +1304,7 @@ def main():
     results["postgres"] = psql.query("SELECT version()")[0][0]
     t_begin = time.monotonic()
     try:
-        for level in args.levels:
+        for level in ([] if args.fleet_only else args.levels):
             log(f"level {level}: opening {level} client connections")
             with Holder(args, level):
                 seen = wait_client_backends(psql, level)
@@ -1211,6 +1322,9 @@ def main():
             for n in args.fleet_sizes:
                 log(f"fleet: {n} targets")
                 results["fleet"].append(run_fleet(args, n, psql, sampler))
+            if args.fleet_frozen:
+                log(f"fleet: {args.fleet_frozen} targets + 1 black-holed")
+                results["fleet"].append(run_fleet(args, args.fleet_frozen, psql, sampler, True))
     finally:
         for ex in STARTED:
             ex.stop(timeout=5)

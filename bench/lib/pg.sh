@@ -9,7 +9,7 @@
 # The cluster comes from scripts/pg_sandbox.sh (the project's shared sandbox) when that
 # file is there and works; otherwise from the initdb below. Either way the benchmark then
 # adds its own settings and restarts once (shared_preload_libraries needs a restart):
-#   max_connections = 1000          room for 900 held sessions + 200 fleet targets; the same
+#   max_connections = 1200          room for 900 held sessions, or 90 + 1,000 fleet targets; the same
 #                                   value at every level, so only the session count changes
 #   shared_preload_libraries        pg_stat_statements: server-side cost per exporter role
 #   pg_stat_statements.track = all, track_planning = on   (planning time is a cost too)
@@ -82,7 +82,7 @@ bench_pg_start() {
   bench_pg__as_postgres tee -a "$BENCH_PG_DIR/data/postgresql.conf" >/dev/null <<EOF
 
 # pgconn_exporter benchmark: measurement settings (see bench/lib/pg.sh)
-max_connections = 1000
+max_connections = 1200
 shared_buffers = 128MB
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all

@@ -33,6 +33,8 @@ struct ExporterConfig {
   LogFormat log_format = LogFormat::kText;
   std::optional<ShardConfig> shard;  // nullopt: poll every target
   std::string procfs = "/proc";      // procfs root, like node_exporter's --path.procfs
+  // Cap of the shared poll pool; it grows to it only while due polls wait for a thread.
+  int poller_threads = 100;
 };
 
 // Labels of pgconn_connections that a target keeps; the others are summed away.

@@ -15,6 +15,7 @@
 #include "pgconn/http_server.h"
 #include "pgconn/log_watcher.h"
 #include "pgconn/pgbouncer_poller.h"
+#include "pgconn/poll_scheduler.h"
 #include "pgconn/poller.h"
 #include "pgconn/process_watcher.h"
 #include "pgconn/snapshot.h"
@@ -84,6 +85,8 @@ class Exporter {
   SnapshotAssembler assembler_;
   TargetFacts facts_;  // written by the pollers, read by the process watcher
   DeadlineWatchdog watchdog_;
+  // Runs every poller's polls; declared before the pollers so it outlives them.
+  PollScheduler scheduler_;
   std::vector<std::unique_ptr<TargetPoller>> pollers_;
   std::vector<TargetStatus> last_statuses_;  // filled by PollAllOnce, aligned with pollers_
   std::unique_ptr<ProcessWatcher> process_watcher_;

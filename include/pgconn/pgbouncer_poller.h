@@ -1,5 +1,5 @@
 // One periodic worker per [[pgbouncer]]: the same PollHealth and PollLoop (failure reasons,
-// backoff) as the target pollers, one persistent console session.
+// backoff, the exporter's scheduler) as the target pollers, one persistent console session.
 #pragma once
 
 #include <functional>
@@ -21,8 +21,9 @@ class PgbouncerPoller {
   using Publish = std::function<void(const PgbouncerConfig&, const PgbouncerStatus&)>;
 
   PgbouncerPoller(PgbouncerConfig pgbouncer, std::unique_ptr<PgbouncerSession> session,
-                  Millis interval, Publish publish, std::shared_ptr<spdlog::logger> log);
-  ~PgbouncerPoller();  // stops and joins the thread, closes the session
+                  Millis interval, Publish publish, std::shared_ptr<spdlog::logger> log,
+                  PollScheduler* scheduler = nullptr);  // nullptr: a private worker
+  ~PgbouncerPoller();  // stops (waiting for a running poll), closes the session
   PgbouncerPoller(const PgbouncerPoller&) = delete;
   PgbouncerPoller& operator=(const PgbouncerPoller&) = delete;
 

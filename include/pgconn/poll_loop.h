@@ -1,19 +1,18 @@
 // What every poller shares: the health bookkeeping of a persistent session (up, failure
-// reasons, error counts) and the thread that polls on the interval and backs off while down.
+// reasons, error counts) and the schedule that polls on the interval and backs off while down.
 #pragma once
 
 #include <array>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
-#include <thread>
 
 #include "pgconn/config.h"
 #include "pgconn/failure.h"
+#include "pgconn/poll_scheduler.h"
 
 namespace pgconn {
 
@@ -38,34 +37,33 @@ void RunGuardedPoll(PollHealth& health, const std::function<void()>& poll);
 // Delay before the next attempt; defined in target_poller.cpp (declared in poller.h too).
 Millis BackoffDelay(Millis interval, int failures, double jitter);
 
-// Owns one polling thread: `poll` runs after `first_delay`, then on the interval while it
-// returns 0 consecutive failures, else after BackoffDelay. Joined on destruction.
+// One poller's schedule: `poll` runs after `first_delay`, then on the interval while it returns
+// 0 consecutive failures, else after BackoffDelay. The polls run on `scheduler`'s pool (shared
+// by the exporter's pollers); without one, on a private pool of one worker. Stopped (waiting
+// for a running poll) on destruction.
 class PollLoop {
  public:
   using Poll = std::function<int()>;  // one poll; returns the consecutive failures after it
   using Crash = std::function<void(const std::string&)>;
 
-  PollLoop(Millis interval, Poll poll, Crash on_crash);
+  PollLoop(Millis interval, Poll poll, Crash on_crash, PollScheduler* scheduler = nullptr);
   ~PollLoop();
   PollLoop(const PollLoop&) = delete;
   PollLoop& operator=(const PollLoop&) = delete;
 
   void Start(Millis first_delay);
-  void RequestStop();  // returns at once; the destructor joins
-  void Stop();         // RequestStop, then join
+  void RequestStop();  // returns at once; the poll does not start again
+  void Stop();         // RequestStop, then wait for a running poll
 
  private:
-  void Run(Millis first_delay);
-  bool WaitUntil(std::chrono::steady_clock::time_point when);  // true when stopping
-
   Millis interval_;
   Poll poll_;
   Crash on_crash_;
-  std::mt19937 random_;
+  std::unique_ptr<PollScheduler> own_scheduler_;  // only without a shared one
+  PollScheduler* scheduler_;
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::optional<PollScheduler::JobId> job_;
   bool stopping_ = false;
-  std::thread thread_;
 };
 
 }  // namespace pgconn

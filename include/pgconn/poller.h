@@ -1,4 +1,5 @@
-// One periodic worker per target. A slow or dead target only ever delays its own thread.
+// One periodic poller per target, run by a PollScheduler. A slow or dead target holds one
+// worker until its deadline; the pool grows so it never delays the others.
 #pragma once
 
 #include <spdlog/common.h>
@@ -37,14 +38,15 @@ class TargetPoller {
   using Publish = std::function<void(const TargetConfig&, const TargetStatus&)>;
 
   TargetPoller(TargetConfig target, std::unique_ptr<TargetSession> session, Millis interval,
-               Publish publish, std::shared_ptr<spdlog::logger> log);
-  ~TargetPoller();  // stops and joins the thread, closes the session
+               Publish publish, std::shared_ptr<spdlog::logger> log,
+               PollScheduler* scheduler = nullptr);  // nullptr: a private worker
+  ~TargetPoller();  // stops (waiting for a running poll), closes the session
   TargetPoller(const TargetPoller&) = delete;
   TargetPoller& operator=(const TargetPoller&) = delete;
 
   // One poll (connecting first if needed); returns and publishes the new status.
   const TargetStatus& PollOnce();
-  // Polls on the interval in a thread of its own until destruction, the first poll after
+  // Polls on the interval (on the scheduler's pool) until destruction, the first poll after
   // `first_delay` (staggering many targets' first connects).
   void Start(Millis first_delay = Millis(0));
   // Asks the thread to stop without waiting, so many pollers can wind down together.

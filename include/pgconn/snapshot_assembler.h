@@ -1,7 +1,8 @@
 // Turns per-target poll results into one immutable Snapshot. Each part (a target, or an
 // extra such as the /proc scan) is rendered once by the thread that produced it; a
 // publisher thread then stitches the parts together, at most every kMinPublishGap, so
-// a fleet of targets finishing their polls costs one assembly, not one per target.
+// a fleet of targets finishing their polls costs one assembly, not one per target; after a
+// costly publish (a large fleet) it waits longer, so publishing stays under ~10% of a core.
 #pragma once
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -74,8 +76,8 @@ class SnapshotAssembler {
 
  private:
   struct TargetPart {
-    std::vector<RenderedFamily> rendered;
-    std::string text;  // this target alone, for /probe
+    // Shared with a publish in progress; /probe text is stitched from it at publish.
+    std::shared_ptr<const std::vector<RenderedFamily>> rendered;
     TargetSummary summary;
   };
   static TargetPart MakeTargetPart(const TargetConfig& target, const TargetStatus& status);
@@ -89,7 +91,12 @@ class SnapshotAssembler {
   // Keeps the last known figures on the landing page while the target is down.
   static void CarryFigures(const TargetSummary& previous, TargetSummary& next);
   // A target's /probe text: its own part plus the extras' series carrying its label.
-  std::string ProbeText(const std::string& name, const TargetPart& part) const;
+  struct PublishedExtras {  // the extras as one publish saw them
+    std::vector<std::pair<std::string, std::vector<RenderedFamily>>> parts;
+    std::map<std::string, std::map<std::string, std::vector<RenderedFamily>>> by_target;
+  };
+  static std::string ProbeText(const std::string& name, const std::vector<RenderedFamily>& part,
+                               const PublishedExtras& extras);
   void MarkDirty();
   void RunPublisher();
 

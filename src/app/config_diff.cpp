@@ -127,6 +127,9 @@ ConfigDiff DiffConfigs(const Config& before, const Config& after) {
   if (before.exporter.telemetry_path != after.exporter.telemetry_path) {
     diff.need_restart.emplace_back("telemetry_path");
   }
+  if (before.exporter.poller_threads != after.exporter.poller_threads) {
+    diff.need_restart.emplace_back("poller_threads");  // the pool is sized once
+  }
   return diff;
 }
 

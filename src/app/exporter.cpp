@@ -45,12 +45,19 @@ double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+PollScheduler::Options PollSchedulerOptions(const ExporterConfig& exporter) {
+  PollScheduler::Options options;
+  options.max_workers = static_cast<size_t>(std::max(1, exporter.poller_threads));
+  return options;
+}
+
 }  // namespace
 
 Exporter::Exporter(Config config, std::shared_ptr<spdlog::logger> log)
     : config_(KeepShardTargets(std::move(config), log.get())),
       log_(std::move(log)),
-      assembler_(config_.targets, store_, [this] { return ExporterFamilies(); }) {
+      assembler_(config_.targets, store_, [this] { return ExporterFamilies(); }),
+      scheduler_(PollSchedulerOptions(config_.exporter)) {
   last_reload_success_unix_ = UnixNow();
   for (const auto& target : config_.targets) pollers_.push_back(MakePoller(target));
   process_watcher_ = MakeProcessWatcher();
@@ -69,7 +76,7 @@ std::unique_ptr<TargetPoller> Exporter::MakePoller(const TargetConfig& target) {
         facts_.Record(polled.name, status);
         assembler_.Update(polled, status);
       },
-      log_);
+      log_, &scheduler_);
 }
 
 std::unique_ptr<ProcessWatcher> Exporter::MakeProcessWatcher() {
@@ -144,10 +151,10 @@ void Exporter::Start() {
   }
   http_ = std::make_unique<HttpServer>(options, store_, log_);
   log_->info("{} serving {} on port {}", VersionString(), options.telemetry_path, http_->port());
-  // Spread first connects (25 ms apart, within one interval) so a fleet does not log in
-  // all at once.
+  // Spread first connects (25 ms apart, within half an interval) so a fleet does not log in
+  // all at once, yet every target is polled within its first interval.
   const auto targets = static_cast<int64_t>(std::max<size_t>(1, pollers_.size()));
-  const Millis step = std::min(Millis(25), config_.exporter.poll_interval / targets);
+  const Millis step = std::min(Millis(25), config_.exporter.poll_interval / (2 * targets));
   for (size_t i = 0; i < pollers_.size(); ++i) pollers_[i]->Start(step * static_cast<int>(i));
   process_watcher_->Start();
   for (auto& watcher : log_watchers_) watcher->Start();
@@ -190,7 +197,7 @@ std::unique_ptr<PgbouncerPoller> Exporter::MakePgbouncerPoller(const PgbouncerCo
         assembler_.UpdateExtra("pgbouncer " + polled.name(), MapPgbouncer(polled, status));
         assembler_.UpdatePgbouncerSummary(SummarizePgbouncer(polled, status));
       },
-      log_);
+      log_, &scheduler_);
 }
 
 void Exporter::RestartPgbouncerPollers() {

@@ -1,4 +1,4 @@
-// [exporter]: listen address, telemetry path, poll interval, logging.
+// [exporter]: listen address, telemetry path, poll interval, logging, poller threads.
 #include <string>
 
 #include "listen_address.h"
@@ -9,6 +9,7 @@ namespace pgconn::config {
 namespace {
 
 constexpr Millis kMinPollInterval{100};
+constexpr std::int64_t kMaxPollerThreads = 1024;
 
 std::string ReadListenAddress(TableReader& exporter, const std::string& text) {
   const ListenAddressCheck check = CheckListenAddress(text);
@@ -59,6 +60,9 @@ void ReadExporterCoreKeys(TableReader& exporter, ExporterConfig& out) {
   if (auto format = exporter.OptionalEnum<LogFormat>(
           "log_format", {{"text", LogFormat::kText}, {"json", LogFormat::kJson}})) {
     out.log_format = *format;
+  }
+  if (auto threads = exporter.OptionalInteger("poller_threads", 1, kMaxPollerThreads)) {
+    out.poller_threads = static_cast<int>(*threads);
   }
 }
 

@@ -20,7 +20,8 @@ std::string FailedCollectors(const PgbouncerSample& sample) {
 
 PgbouncerPoller::PgbouncerPoller(PgbouncerConfig pgbouncer,
                                  std::unique_ptr<PgbouncerSession> session, Millis interval,
-                                 Publish publish, std::shared_ptr<spdlog::logger> log)
+                                 Publish publish, std::shared_ptr<spdlog::logger> log,
+                                 PollScheduler* scheduler)
     : config_(std::move(pgbouncer)),
       session_(std::move(session)),
       publish_(std::move(publish)),
@@ -29,7 +30,8 @@ PgbouncerPoller::PgbouncerPoller(PgbouncerConfig pgbouncer,
           interval, [this] { return PollOnce().health.consecutive_failures; },
           [this](const std::string& why) {
             log_->critical("pgbouncer {}: poller stopped: {}", config_.name(), why);
-          }) {}
+          },
+          scheduler) {}
 
 PgbouncerPoller::~PgbouncerPoller() {
   loop_.Stop();

@@ -1,8 +1,6 @@
 #include "pgconn/poll_loop.h"
 
-#include <algorithm>
-
-#include "pgconn/clock_math.h"
+#include <chrono>
 
 namespace pgconn {
 namespace {
@@ -45,59 +43,41 @@ void RunGuardedPoll(PollHealth& health, const std::function<void()>& poll) {
       std::chrono::duration<double>(SteadyClock::now() - started).count();
 }
 
-PollLoop::PollLoop(Millis interval, Poll poll, Crash on_crash)
+PollLoop::PollLoop(Millis interval, Poll poll, Crash on_crash, PollScheduler* scheduler)
     : interval_(interval),
       poll_(std::move(poll)),
       on_crash_(std::move(on_crash)),
-      random_(std::random_device{}()) {}
+      own_scheduler_(scheduler == nullptr
+                         ? std::make_unique<PollScheduler>(PollScheduler::Options{1})
+                         : nullptr),
+      scheduler_(scheduler == nullptr ? own_scheduler_.get() : scheduler) {}
 
 PollLoop::~PollLoop() { Stop(); }
 
 void PollLoop::Stop() {
-  RequestStop();
-  if (thread_.joinable()) thread_.join();
-}
-
-void PollLoop::RequestStop() {
+  std::optional<PollScheduler::JobId> job;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    job = job_;
   }
-  wake_.notify_all();
+  if (job) scheduler_->Remove(*job);
+}
+
+void PollLoop::RequestStop() {
+  std::optional<PollScheduler::JobId> job;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    job = job_;
+  }
+  if (job) scheduler_->Cancel(*job);
 }
 
 void PollLoop::Start(Millis first_delay) {
-  thread_ = std::thread([this, first_delay] {
-    try {
-      Run(first_delay);
-    } catch (const std::exception& error) {
-      on_crash_(error.what());
-    } catch (...) {
-      on_crash_("unknown exception");
-    }
-  });
-}
-
-bool PollLoop::WaitUntil(SteadyClock::time_point when) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  return wake_.wait_until(lock, when, [this] { return stopping_; });
-}
-
-void PollLoop::Run(Millis first_delay) {
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  auto next = SaturatingAdd<SteadyClock>(SteadyClock::now(), first_delay);
-  if (WaitUntil(next)) return;
-  while (true) {
-    const int failures = poll_();
-    if (failures == 0) {
-      // Keep the cadence; after a long poll, start the next one now instead of bursting.
-      next = std::max(SaturatingAdd<SteadyClock>(next, interval_), SteadyClock::now());
-    } else {
-      next = SaturatingAdd<SteadyClock>(SteadyClock::now(),
-                                        BackoffDelay(interval_, failures, jitter(random_)));
-    }
-    if (WaitUntil(next)) return;
-  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stopping_ || job_) return;
+  job_ = scheduler_->Add(interval_, first_delay, poll_, on_crash_);
 }
 
 }  // namespace pgconn

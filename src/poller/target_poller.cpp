@@ -46,7 +46,8 @@ Millis BackoffDelay(Millis interval, int failures, double jitter) {
 }
 
 TargetPoller::TargetPoller(TargetConfig target, std::unique_ptr<TargetSession> session,
-                           Millis interval, Publish publish, std::shared_ptr<spdlog::logger> log)
+                           Millis interval, Publish publish, std::shared_ptr<spdlog::logger> log,
+                           PollScheduler* scheduler)
     : target_(std::move(target)),
       session_(std::move(session)),
       publish_(std::move(publish)),
@@ -59,7 +60,8 @@ TargetPoller::TargetPoller(TargetConfig target, std::unique_ptr<TargetSession> s
           },
           [this](const std::string& why) {
             log_->critical("target {}: poller stopped: {}", target_.name, why);
-          }) {
+          },
+          scheduler) {
   status_.last_error = "not polled yet";
 }
 

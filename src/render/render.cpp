@@ -46,9 +46,9 @@ constexpr int kMemLevel = 8;              // zlib's default
 // Owns a deflate stream so every exit path calls deflateEnd.
 class Deflater {
  public:
-  Deflater() {
-    if (deflateInit2(&stream_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzipWindowBits, kMemLevel,
-                     Z_DEFAULT_STRATEGY) != Z_OK) {
+  explicit Deflater(int level = Z_DEFAULT_COMPRESSION) {
+    if (deflateInit2(&stream_, level, Z_DEFLATED, kGzipWindowBits, kMemLevel, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
       throw std::runtime_error("deflateInit2 failed");
     }
   }
@@ -80,5 +80,9 @@ class Deflater {
 }  // namespace
 
 std::string GzipCompress(std::string_view data) { return Deflater().Compress(data); }
+
+std::string GzipCompress(std::string_view data, int level) {
+  return Deflater(level).Compress(data);
+}
 
 }  // namespace pgconn

@@ -94,10 +94,14 @@ std::optional<int64_t> PostmasterFinder::ByCmdline(const std::string& data_dir,
 // of postgres processes are read (never another process's files), and nothing is reported,
 // since a process that turns out not to be the target's is none of our business.
 std::optional<int64_t> PostmasterFinder::ByPort(uint16_t port, ScanContext& context) {
-  const auto sockets = context.procfs.TcpSockets();
-  if (!sockets.value) return std::nullopt;
+  std::optional<std::vector<TcpSocket>> read;
+  if (context.tcp_sockets == nullptr) {
+    read = context.procfs.TcpSockets().value;
+    if (!read) return std::nullopt;
+  }
+  const std::vector<TcpSocket>* sockets = read ? &*read : context.tcp_sockets;
   std::set<uint64_t> listening;
-  for (const TcpSocket& socket : *sockets.value) {
+  for (const TcpSocket& socket : *sockets) {
     if (socket.state == TcpState::kListen && socket.local.port == port && socket.inode != 0) {
       listening.insert(socket.inode);
     }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -226,6 +227,7 @@ ProcessScan ProcessScanner::Scan(const std::map<std::string, ServerSettings>& se
   auto sockets = state.procfs.TcpSockets();
   Note(sockets, "", scan.problems);
   scan.sockets = std::move(sockets.value);
+  if (scan.sockets) context.tcp_sockets = &*scan.sockets;
 
   std::vector<TargetLocation> locals;
   for (const TargetLocation& location : state.locations) {
@@ -239,13 +241,22 @@ ProcessScan ProcessScanner::Scan(const std::map<std::string, ServerSettings>& se
     scan.groups.push_back(state.ScanConfigured(i, !scan.targets.empty(), context));
     scan.groups.back().server_of = state.processes[i].target;
   }
+  // Targets on the same server (databases of one cluster) share one read of its processes.
+  std::map<int64_t, size_t> scanned;  // postmaster pid -> its group in scan.groups
   for (const TargetLocation& location : locals) {
     const auto found = settings.find(location.target);
     const std::string name = LocalServerGroupName(location.target);
     const auto postmaster = state.finder.ForTarget(
         location, found == settings.end() ? nullptr : &found->second, name, context);
     if (!postmaster) continue;  // no group: nothing of this server is known
-    scan.groups.push_back(state.ScanServer(name, postmaster, context));
+    if (auto known = scanned.find(*postmaster); known != scanned.end()) {
+      GroupScan same = scan.groups[known->second];
+      same.name = name;
+      scan.groups.push_back(std::move(same));
+    } else {
+      scanned[*postmaster] = scan.groups.size();
+      scan.groups.push_back(state.ScanServer(name, postmaster, context));
+    }
     scan.groups.back().server_of = location.target;
   }
   return scan;

@@ -42,6 +42,9 @@ struct ScanContext {
   const Procfs& procfs;
   ProcessTable& table;
   std::vector<ScanProblem>& problems;
+  // /proc/net/tcp as this scan read it once (nullptr: read it where needed); a fleet of
+  // local targets must not re-read and re-parse it per target.
+  const std::vector<TcpSocket>* tcp_sockets = nullptr;
 };
 
 // Finds postmasters, and remembers each local target's once found (pid and start time, so a
