@@ -19,7 +19,5 @@ std::string RenderText(const Families& families);
 
 // RFC 1952 gzip of `data` (zlib, default level).
 std::string GzipCompress(std::string_view data);
-// The same at a zlib level (1 fastest .. 9 smallest); large fleets publish with level 1.
-std::string GzipCompress(std::string_view data, int level);
 
 }  // namespace pgconn

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "pgconn/gzip_member.h"
+
 namespace pgconn {
 
 // One [[pool]] on the landing page.
@@ -67,8 +69,8 @@ struct PgbouncerSummary {
 };
 
 struct Snapshot {
-  std::string text;                                // the whole exposition, text format 0.0.4
-  std::string text_gzip;                           // the same, gzip-compressed once at publish time
+  std::string text;    // the whole exposition, text format 0.0.4
+  GzipHead text_gzip;  // its gzip member, unfinished: a scrape appends its own part and ends it
   std::map<std::string, std::string> target_text;  // per target only, for /probe
   std::vector<TargetSummary> targets;
   double built_at_unix = 0;

@@ -10,6 +10,7 @@
 #include "pgconn/self_process.h"
 #include "pgconn/shard.h"
 #include "pgconn/target_session.h"
+#include "pgconn_version.h"
 
 namespace pgconn {
 

@@ -18,7 +18,6 @@
 #include <utility>
 #include <vector>
 
-#include "gzip_member.h"
 #include "pgconn/basic_auth.h"
 #include "pgconn/fd_reserve.h"
 #include "pgconn/http_stats.h"
@@ -196,8 +195,6 @@ struct HttpServer::Impl {
   static int OnInitConnection(const mg_connection* conn, void** data);
   static void OnConnectionClose(const mg_connection* conn);
   HttpStats Stats() const;
-  std::shared_ptr<const http::GzipHead> GzipHeadFor(
-      const std::shared_ptr<const Snapshot>& snapshot) const;
   void CountStatus(int status);
   void OnFdExhausted(uint64_t total);
 
@@ -215,10 +212,6 @@ struct HttpServer::Impl {
   std::atomic<int64_t> connections_in_use{0};
   mutable std::mutex requests_mutex;
   std::map<int, uint64_t> requests;  // by status code
-  // The compressed start of /metrics for the snapshot it was made from (one per snapshot).
-  mutable std::mutex gzip_mutex;
-  mutable std::shared_ptr<const Snapshot> gzip_snapshot;
-  mutable std::shared_ptr<const http::GzipHead> gzip_head;
   std::chrono::steady_clock::time_point last_fd_log{};
   std::unique_ptr<FdReserve> fd_reserve;
   std::unique_ptr<CivetServer> server;  // last member: stopped before the handlers go away
@@ -295,32 +288,17 @@ http::HttpResponse HttpServer::Impl::Metrics(const http::HttpRequest& request) c
   response.headers.emplace_back("Vary", "Accept-Encoding");
   const std::string self = RenderText(MapHttpStats(Stats()));
   // Aliasing pointers keep the snapshot alive while its bytes are written, without a copy.
-  if (!snapshot->text_gzip.empty() && http::AcceptsGzip(request.accept_encoding)) {
+  if (!snapshot->text_gzip.bytes.empty() && http::AcceptsGzip(request.accept_encoding)) {
     // One gzip member (curl --compressed and other single-member readers stop after the
-    // first): the snapshot's part is compressed once per snapshot, the self-metrics per request.
-    const std::shared_ptr<const http::GzipHead> head = GzipHeadFor(snapshot);
-    response.body = std::shared_ptr<const std::string>(head, &head->bytes);
-    response.tail = std::make_shared<const std::string>(http::FinishGzip(*head, self));
+    // first): the snapshot's part was compressed at publish, the self-metrics end it here.
+    response.body = std::shared_ptr<const std::string>(snapshot, &snapshot->text_gzip.bytes);
+    response.tail = std::make_shared<const std::string>(FinishGzip(snapshot->text_gzip, self));
     response.headers.emplace_back("Content-Encoding", "gzip");
   } else {
     response.body = std::shared_ptr<const std::string>(snapshot, &snapshot->text);
     response.tail = std::make_shared<const std::string>(self);
   }
   return response;
-}
-
-std::shared_ptr<const http::GzipHead> HttpServer::Impl::GzipHeadFor(
-    const std::shared_ptr<const Snapshot>& snapshot) const {
-  {
-    const std::lock_guard<std::mutex> lock(gzip_mutex);
-    if (gzip_snapshot == snapshot) return gzip_head;
-  }
-  // Compressed outside the lock: concurrent first scrapes of a snapshot may each do it once.
-  auto head = std::make_shared<const http::GzipHead>(http::StartGzip(snapshot->text));
-  const std::lock_guard<std::mutex> lock(gzip_mutex);
-  gzip_snapshot = snapshot;
-  gzip_head = head;
-  return head;
 }
 
 bool HttpServer::Impl::Serve(mg_connection* conn) noexcept {

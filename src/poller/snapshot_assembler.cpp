@@ -358,9 +358,8 @@ void SnapshotAssembler::PublishNow() {
   }
   for (const auto& extra : extras.parts) pieces.push_back(&extra.second);
   snapshot->text = StitchExposition(pieces);
-  snapshot->text_gzip = snapshot->text.size() > kFastGzipBytes
-                            ? GzipCompress(snapshot->text, kFastGzipLevel)
-                            : GzipCompress(snapshot->text);
+  snapshot->text_gzip =
+      StartGzip(snapshot->text, snapshot->text.size() > kFastGzipBytes ? kFastGzipLevel : -1);
   snapshot->built_at_unix = UnixNow();
   store_.Publish(std::move(snapshot));
 }

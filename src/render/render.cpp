@@ -81,8 +81,4 @@ class Deflater {
 
 std::string GzipCompress(std::string_view data) { return Deflater().Compress(data); }
 
-std::string GzipCompress(std::string_view data, int level) {
-  return Deflater(level).Compress(data);
-}
-
 }  // namespace pgconn

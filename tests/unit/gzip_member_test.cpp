@@ -1,4 +1,4 @@
-#include "../../src/http/gzip_member.h"
+#include "pgconn/gzip_member.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -6,7 +6,7 @@
 #include <random>
 #include <string>
 
-namespace pgconn::http {
+namespace pgconn {
 namespace {
 
 // What a single-member reader sees: zlib inflate with a gzip wrapper (checks CRC-32 and
@@ -66,4 +66,4 @@ TEST(GzipMemberTest, OneHeadServesManyTails) {
 }
 
 }  // namespace
-}  // namespace pgconn::http
+}  // namespace pgconn

@@ -160,7 +160,7 @@ std::string Gunzip(const std::string& compressed) {
 std::shared_ptr<const Snapshot> MakeSnapshot(const std::string& text) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->text = text;
-  snapshot->text_gzip = GzipCompress(text);
+  snapshot->text_gzip = StartGzip(text);
   TargetSummary target;
   target.name = "main";
   target.up = true;

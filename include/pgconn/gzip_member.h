@@ -1,13 +1,14 @@
-// One gzip member built in two parts: the snapshot's text once per snapshot, the per-request
-// self-metrics after it. Readers that stop after the first member (curl --compressed, Python's
-// zlib with windowBits 31) then see the whole /metrics body.
+// One gzip member built in two parts: the snapshot's text once per publish (by the poller's
+// publisher thread), the per-request self-metrics after it (by the HTTP worker). Readers that stop
+// after the first member (curl --compressed, Python's zlib with windowBits 31) then see the whole
+// /metrics body.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace pgconn::http {
+namespace pgconn {
 
 struct GzipHead {
   std::string bytes;  // gzip header + the text's deflate blocks, sync-flushed, no final block
@@ -15,10 +16,11 @@ struct GzipHead {
   uint64_t size = 0;  // the text's length
 };
 
-GzipHead StartGzip(std::string_view text);
+// `level` is zlib's: -1 its default, 1 fastest .. 9 smallest.
+GzipHead StartGzip(std::string_view text, int level = -1);
 
 // The rest of the member: `tail`'s deflate blocks ending with the final one, then the CRC-32
 // and length of text + tail (RFC 1952 trailer).
 std::string FinishGzip(const GzipHead& head, std::string_view tail);
 
-}  // namespace pgconn::http
+}  // namespace pgconn

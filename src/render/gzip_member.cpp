@@ -1,25 +1,26 @@
-#include "gzip_member.h"
+#include "pgconn/gzip_member.h"
 
 #include <zlib.h>
 
 #include <limits>
 #include <stdexcept>
 
-namespace pgconn::http {
+namespace pgconn {
 namespace {
 
 constexpr int kGzipWindowBits = 15 + 16;  // zlib writes the gzip header (and, on finish, trailer)
 constexpr int kRawWindowBits = -15;       // bare deflate blocks: they continue the member above
 constexpr int kMemLevel = 8;              // zlib's default
 
-// deflate `data` with `flush` through a stream made with `window_bits`; deflateEnd on every path.
-std::string Deflate(std::string_view data, int window_bits, int flush) {
+// deflate `data` at `level` with `flush` through a stream made with `window_bits`; deflateEnd on
+// every path.
+std::string Deflate(std::string_view data, int window_bits, int flush, int level) {
   if (data.size() > std::numeric_limits<uInt>::max()) {
     throw std::length_error("gzip: input larger than zlib's single-call limit");
   }
   z_stream stream{};
-  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits, kMemLevel,
-                   Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&stream, level, Z_DEFLATED, window_bits, kMemLevel, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
     throw std::runtime_error("deflateInit2 failed");
   }
   // deflateBound covers Z_FINISH; a sync flush adds an empty stored block (5 bytes) at most.
@@ -52,20 +53,20 @@ uint32_t Crc32(std::string_view data) {
 
 }  // namespace
 
-GzipHead StartGzip(std::string_view text) {
+GzipHead StartGzip(std::string_view text, int level) {
   GzipHead head;
-  head.bytes = Deflate(text, kGzipWindowBits, Z_SYNC_FLUSH);
+  head.bytes = Deflate(text, kGzipWindowBits, Z_SYNC_FLUSH, level);
   head.crc = Crc32(text);
   head.size = text.size();
   return head;
 }
 
 std::string FinishGzip(const GzipHead& head, std::string_view tail) {
-  std::string out = Deflate(tail, kRawWindowBits, Z_FINISH);
+  std::string out = Deflate(tail, kRawWindowBits, Z_FINISH, Z_DEFAULT_COMPRESSION);
   AppendLittleEndian32(out,
                        crc32_combine(head.crc, Crc32(tail), static_cast<z_off_t>(tail.size())));
   AppendLittleEndian32(out, head.size + tail.size());  // ISIZE: the length modulo 2^32
   return out;
 }
 
-}  // namespace pgconn::http
+}  // namespace pgconn
