@@ -7,6 +7,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -33,5 +36,29 @@ std::optional<AcceptEndpoint> AcceptEndpointFor(const TargetConfig& target);
 
 // Connects, sends a GSSENCRequest and waits for the one-byte answer, all within `timeout`.
 AcceptProbeResult ProbeAccept(const AcceptEndpoint& endpoint, std::chrono::milliseconds timeout);
+
+// Targets on one server (a database per tenant) share its answer: an endpoint probed less
+// than `max_age` ago is not probed again, so the postmaster forks one probe child per
+// `max_age` instead of one per target and poll. Thread-safe; probes run outside the lock.
+class SharedAcceptProbe {
+ public:
+  using ProbeFn =
+      std::function<AcceptProbeResult(const AcceptEndpoint&, std::chrono::milliseconds)>;
+
+  explicit SharedAcceptProbe(ProbeFn probe = ProbeAccept) : probe_(std::move(probe)) {}
+
+  AcceptProbeResult Probe(const AcceptEndpoint& endpoint, std::chrono::milliseconds timeout,
+                          std::chrono::milliseconds max_age);
+
+ private:
+  struct Answer {
+    std::chrono::steady_clock::time_point at;
+    AcceptProbeResult result;
+  };
+
+  ProbeFn probe_;
+  std::mutex mutex_;
+  std::map<std::string, Answer> answers_;  // by endpoint
+};
 
 }  // namespace pgconn

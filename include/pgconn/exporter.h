@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "pgconn/accept_probe.h"
 #include "pgconn/config.h"
 #include "pgconn/config_diff.h"
 #include "pgconn/deadline_watchdog.h"
@@ -85,6 +86,7 @@ class Exporter {
   SnapshotAssembler assembler_;
   TargetFacts facts_;  // written by the pollers, read by the process watcher
   DeadlineWatchdog watchdog_;
+  SharedAcceptProbe accept_probes_;  // shared by the targets' sessions
   // Runs every poller's polls; declared before the pollers so it outlives them.
   PollScheduler scheduler_;
   std::vector<std::unique_ptr<TargetPoller>> pollers_;

@@ -29,7 +29,11 @@ class TargetSession {
   virtual std::optional<AcceptProbeResult> ProbeAccept() { return std::nullopt; }
 };
 
+// The accept probe's answer is shared with other targets on the same server for up to
+// `probe_reuse` (half the poll interval: a single target still probes every poll).
 std::unique_ptr<TargetSession> MakePostgresSession(const TargetConfig& target,
-                                                   DeadlineWatchdog& watchdog);
+                                                   DeadlineWatchdog& watchdog,
+                                                   SharedAcceptProbe& accept_probes,
+                                                   Millis probe_reuse);
 
 }  // namespace pgconn

@@ -72,7 +72,9 @@ Exporter::Exporter(Config config, std::shared_ptr<spdlog::logger> log)
 
 std::unique_ptr<TargetPoller> Exporter::MakePoller(const TargetConfig& target) {
   return std::make_unique<TargetPoller>(
-      target, MakePostgresSession(target, watchdog_), config_.exporter.poll_interval,
+      target,
+      MakePostgresSession(target, watchdog_, accept_probes_, config_.exporter.poll_interval / 2),
+      config_.exporter.poll_interval,
       [this](const TargetConfig& polled, const TargetStatus& status) {
         facts_.Record(polled.name, status);
         assembler_.Update(polled, status);

@@ -164,4 +164,20 @@ AcceptProbeResult ProbeAccept(const AcceptEndpoint& endpoint, std::chrono::milli
   return result;
 }
 
+AcceptProbeResult SharedAcceptProbe::Probe(const AcceptEndpoint& endpoint,
+                                           std::chrono::milliseconds timeout,
+                                           std::chrono::milliseconds max_age) {
+  const std::string key =
+      endpoint.socket_path.empty() ? endpoint.host + "\n" + endpoint.port : endpoint.socket_path;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = answers_.find(key);
+    if (it != answers_.end() && Clock::now() - it->second.at < max_age) return it->second.result;
+  }
+  AcceptProbeResult result = probe_(endpoint, timeout);
+  std::lock_guard<std::mutex> lock(mutex_);
+  answers_[key] = Answer{Clock::now(), result};
+  return result;
+}
+
 }  // namespace pgconn

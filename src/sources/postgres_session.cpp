@@ -125,13 +125,16 @@ std::string BuildPgbouncerConninfo(TargetConfig target) {
 
 class PostgresSession final : public TargetSession {
  public:
-  PostgresSession(const TargetConfig& target, DeadlineWatchdog& watchdog)
+  PostgresSession(const TargetConfig& target, DeadlineWatchdog& watchdog,
+                  SharedAcceptProbe& accept_probes, Millis probe_reuse)
       : conninfo_(BuildConninfo(target)),
         pgbouncer_conninfo_(BuildPgbouncerConninfo(target)),
         query_deadline_(target.query_timeout + kClientDeadlineGrace),
         probe_timeout_(target.connect_timeout),
         endpoint_(AcceptEndpointFor(target)),
         watchdog_(watchdog),
+        accept_probes_(accept_probes),
+        probe_reuse_(probe_reuse),
         reserved_settings_sql_(
             queries::GatedByKey(queries::ReservedSettingsQuery(ReservedSettingNames(target)))) {}
 
@@ -179,7 +182,7 @@ class PostgresSession final : public TargetSession {
 
   std::optional<AcceptProbeResult> ProbeAccept() override {
     if (!endpoint_) return std::nullopt;
-    return pgconn::ProbeAccept(*endpoint_, probe_timeout_);
+    return accept_probes_.Probe(*endpoint_, probe_timeout_, probe_reuse_);
   }
 
  private:
@@ -482,6 +485,8 @@ class PostgresSession final : public TargetSession {
   Millis probe_timeout_;
   std::optional<AcceptEndpoint> endpoint_;
   DeadlineWatchdog& watchdog_;
+  SharedAcceptProbe& accept_probes_;
+  Millis probe_reuse_;
   Conn conn_;
   std::string role_oid_;
   std::string reserved_settings_sql_;
@@ -497,8 +502,10 @@ class PostgresSession final : public TargetSession {
 }  // namespace
 
 std::unique_ptr<TargetSession> MakePostgresSession(const TargetConfig& target,
-                                                   DeadlineWatchdog& watchdog) {
-  return std::make_unique<PostgresSession>(target, watchdog);
+                                                   DeadlineWatchdog& watchdog,
+                                                   SharedAcceptProbe& accept_probes,
+                                                   Millis probe_reuse) {
+  return std::make_unique<PostgresSession>(target, watchdog, accept_probes, probe_reuse);
 }
 
 }  // namespace pgconn

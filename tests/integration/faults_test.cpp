@@ -325,7 +325,8 @@ TEST(FaultsLeak, ThreeHundredLostSessionsDoNotGrowMemory) {
                " dbname=postgres user=" + kExporterRole;
   target.password = kExporterPassword;
   DeadlineWatchdog watchdog;
-  auto session = MakePostgresSession(target, watchdog);
+  SharedAcceptProbe accept_probes;
+  auto session = MakePostgresSession(target, watchdog, accept_probes, Millis(0));
   // One superuser session for all the kills (a new connection per kill would double the time).
   std::unique_ptr<PGconn, decltype(&PQfinish)> admin(
       PQconnectdb(("host=" + pg.SocketDir() + " port=" + std::to_string(pg.port()) +
