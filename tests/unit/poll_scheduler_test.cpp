@@ -15,7 +15,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// Records when each poll started; returns the scripted failure count.
+// Records when each poll started; returns the scripted failure count. Tests declare it before
+// the scheduler: a poll still running when a test ends uses it until the scheduler joins.
 class Recorder {
  public:
   explicit Recorder(int failures_each = 0) : failures_each_(failures_each) {}
@@ -50,8 +51,8 @@ PollScheduler::Crash NoCrash() {
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 TEST(PollSchedulerTest, KeepsTheIntervalCadence) {
-  PollScheduler scheduler({});
   Recorder recorder;
+  PollScheduler scheduler({});
   const auto id = scheduler.Add(Millis(100), Millis(0), recorder.Poll(), NoCrash());
   std::this_thread::sleep_for(milliseconds(1050));
   scheduler.Remove(id);
@@ -64,8 +65,8 @@ TEST(PollSchedulerTest, KeepsTheIntervalCadence) {
 }
 
 TEST(PollSchedulerTest, FirstDelayPostponesTheFirstPoll) {
-  PollScheduler scheduler({});
   Recorder recorder;
+  PollScheduler scheduler({});
   const auto added = Clock::now();
   scheduler.Add(Millis(10000), Millis(300), recorder.Poll(), NoCrash());
   std::this_thread::sleep_for(milliseconds(150));
@@ -76,8 +77,8 @@ TEST(PollSchedulerTest, FirstDelayPostponesTheFirstPoll) {
 }
 
 TEST(PollSchedulerTest, BacksOffAfterConsecutiveFailures) {
-  PollScheduler scheduler({});
   Recorder recorder(1);  // every poll fails
+  PollScheduler scheduler({});
   const auto id = scheduler.Add(Millis(100), Millis(0), recorder.Poll(), NoCrash());
   std::this_thread::sleep_for(milliseconds(2500));
   scheduler.Remove(id);
@@ -114,8 +115,8 @@ TEST(PollSchedulerTest, RemoveWaitsForTheRunningPollAndStopsTheJob) {
 }
 
 TEST(PollSchedulerTest, CancelledJobNeverStarts) {
-  PollScheduler scheduler({});
   Recorder recorder;
+  PollScheduler scheduler({});
   const auto id = scheduler.Add(Millis(50), Millis(100), recorder.Poll(), NoCrash());
   scheduler.Cancel(id);
   std::this_thread::sleep_for(milliseconds(300));
@@ -123,12 +124,12 @@ TEST(PollSchedulerTest, CancelledJobNeverStarts) {
 }
 
 TEST(PollSchedulerTest, ABlockedPollDoesNotDelayTheOthers) {
+  Recorder frozen;
+  Recorder healthy;
   PollScheduler::Options options;
   options.max_workers = 3;
   options.grow_after = Millis(20);
   PollScheduler scheduler(options);
-  Recorder frozen;
-  Recorder healthy;
   scheduler.Add(Millis(100), Millis(0), frozen.Poll(Millis(2000)), NoCrash());
   const auto id = scheduler.Add(Millis(100), Millis(10), healthy.Poll(), NoCrash());
   std::this_thread::sleep_for(milliseconds(1500));
@@ -166,6 +167,7 @@ TEST(PollSchedulerTest, GrowsToTheCapWhileBlockedAndShrinksWhenIdle) {
 }
 
 TEST(PollSchedulerTest, ACrashingPollEndsOnlyItsOwnJob) {
+  Recorder healthy;
   PollScheduler scheduler({});
   std::atomic<int> crashes{0};
   std::atomic<int> runs{0};
@@ -179,7 +181,6 @@ TEST(PollSchedulerTest, ACrashingPollEndsOnlyItsOwnJob) {
         EXPECT_EQ(why, "boom");
         ++crashes;
       });
-  Recorder healthy;
   scheduler.Add(Millis(50), Millis(0), healthy.Poll(), NoCrash());
   std::this_thread::sleep_for(milliseconds(400));
   EXPECT_EQ(runs, 1);
