@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pgconn/config.h"
+#include "pgconn/gzip_member.h"
 #include "pgconn/render.h"
 #include "pgconn/sample.h"
 #include "pgconn/self_process.h"

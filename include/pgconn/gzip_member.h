@@ -17,6 +17,9 @@ struct GzipHead {
 };
 
 // `level` is zlib's: -1 its default, 1 fastest .. 9 smallest.
+// A whole member at once (zlib's default level).
+std::string GzipCompress(std::string_view text);
+
 GzipHead StartGzip(std::string_view text, int level = -1);
 
 // The rest of the member: `tail`'s deflate blocks ending with the final one, then the CRC-32

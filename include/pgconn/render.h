@@ -4,7 +4,6 @@
 #include <prometheus/metric_family.h>
 
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace pgconn {
@@ -16,8 +15,5 @@ Families MergeFamilies(std::vector<Families> parts);
 
 // Prometheus text exposition format 0.0.4.
 std::string RenderText(const Families& families);
-
-// RFC 1952 gzip of `data` (zlib, default level).
-std::string GzipCompress(std::string_view data);
 
 }  // namespace pgconn

@@ -53,6 +53,10 @@ uint32_t Crc32(std::string_view data) {
 
 }  // namespace
 
+std::string GzipCompress(std::string_view text) {
+  return Deflate(text, kGzipWindowBits, Z_FINISH, Z_DEFAULT_COMPRESSION);
+}
+
 GzipHead StartGzip(std::string_view text, int level) {
   GzipHead head;
   head.bytes = Deflate(text, kGzipWindowBits, Z_SYNC_FLUSH, level);

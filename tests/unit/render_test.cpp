@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "pgconn/gzip_member.h"
 #include "pgconn/snapshot_assembler.h"
 
 namespace pgconn {
