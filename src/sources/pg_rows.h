@@ -4,6 +4,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -44,6 +45,16 @@ class Rows {
   }
   double DoubleOr(int row, const char* column, double fallback) const {
     return IsNull(row, column) ? fallback : Double(row, column);
+  }
+  // Lenient reads for results whose columns differ by version (PgBouncer's SHOW commands): a
+  // missing column or NULL reads as "" and an unparsable number as 0.
+  std::string TextIfAny(int row, const char* column) const {
+    const int col = PQfnumber(result_, column);
+    if (col < 0 || PQgetisnull(result_, row, col)) return "";
+    return PQgetvalue(result_, row, col);
+  }
+  int64_t IntIfAny(int row, const char* column) const {
+    return std::strtoll(TextIfAny(row, column).c_str(), nullptr, 10);
   }
 
  private:

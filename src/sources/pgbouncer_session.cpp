@@ -5,7 +5,6 @@
 #include <libpq-fe.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <functional>
 #include <optional>
 
@@ -30,55 +29,44 @@ FailureReason ClassifyPgbouncerFailure(std::string_view message) {
   return ClassifyFailure("", message);
 }
 
-// One cell by column name; empty when the column or value is missing (older/newer PgBouncer).
-std::string Text(const PGresult* rows, int row, const char* column) {
-  const int col = PQfnumber(rows, column);
-  if (col < 0 || PQgetisnull(rows, row, col)) return "";
-  return PQgetvalue(rows, row, col);
+double Micros(const Rows& rows, int row, const char* column) {
+  return static_cast<double>(rows.IntIfAny(row, column)) / 1e6;
 }
 
-int64_t Int(const PGresult* rows, int row, const char* column) {
-  return std::strtoll(Text(rows, row, column).c_str(), nullptr, 10);
-}
-
-double Micros(const PGresult* rows, int row, const char* column) {
-  return static_cast<double>(Int(rows, row, column)) / 1e6;
-}
-
-std::vector<PgbouncerPool> ReadPools(const PGresult* rows) {
+std::vector<PgbouncerPool> ReadPools(const Rows& rows) {
   std::vector<PgbouncerPool> pools;
-  for (int r = 0; r < PQntuples(rows); ++r) {
+  for (int r = 0; r < rows.size(); ++r) {
     PgbouncerPool p;
-    p.database = Text(rows, r, "database");
-    p.user = Text(rows, r, "user");
-    p.cl_active = Int(rows, r, "cl_active");
-    p.cl_waiting = Int(rows, r, "cl_waiting");
-    p.cl_active_cancel_req = Int(rows, r, "cl_active_cancel_req");
-    p.cl_waiting_cancel_req = Int(rows, r, "cl_waiting_cancel_req");
-    p.sv_active = Int(rows, r, "sv_active");
-    p.sv_active_cancel = Int(rows, r, "sv_active_cancel");
-    p.sv_being_canceled = Int(rows, r, "sv_being_canceled");
-    p.sv_idle = Int(rows, r, "sv_idle");
-    p.sv_used = Int(rows, r, "sv_used");
-    p.sv_tested = Int(rows, r, "sv_tested");
-    p.sv_login = Int(rows, r, "sv_login");
+    p.database = rows.TextIfAny(r, "database");
+    p.user = rows.TextIfAny(r, "user");
+    p.cl_active = rows.IntIfAny(r, "cl_active");
+    p.cl_waiting = rows.IntIfAny(r, "cl_waiting");
+    p.cl_active_cancel_req = rows.IntIfAny(r, "cl_active_cancel_req");
+    p.cl_waiting_cancel_req = rows.IntIfAny(r, "cl_waiting_cancel_req");
+    p.sv_active = rows.IntIfAny(r, "sv_active");
+    p.sv_active_cancel = rows.IntIfAny(r, "sv_active_cancel");
+    p.sv_being_canceled = rows.IntIfAny(r, "sv_being_canceled");
+    p.sv_idle = rows.IntIfAny(r, "sv_idle");
+    p.sv_used = rows.IntIfAny(r, "sv_used");
+    p.sv_tested = rows.IntIfAny(r, "sv_tested");
+    p.sv_login = rows.IntIfAny(r, "sv_login");
     p.max_wait_seconds =
-        static_cast<double>(Int(rows, r, "maxwait")) + Micros(rows, r, "maxwait_us");
-    p.pool_mode = Text(rows, r, "pool_mode");
+        static_cast<double>(rows.IntIfAny(r, "maxwait")) + Micros(rows, r, "maxwait_us");
+    p.pool_mode = rows.TextIfAny(r, "pool_mode");
     pools.push_back(std::move(p));
   }
   return pools;
 }
 
-std::vector<PgbouncerStats> ReadStats(const PGresult* rows) {
+std::vector<PgbouncerStats> ReadStats(const Rows& rows) {
   std::vector<PgbouncerStats> stats;
-  for (int r = 0; r < PQntuples(rows); ++r) {
+  for (int r = 0; r < rows.size(); ++r) {
     PgbouncerStats s;
-    s.database = Text(rows, r, "database");
-    s.xact_count = Int(rows, r, "total_xact_count");
-    s.query_count = Int(rows, r, "total_query_count");
-    s.received_bytes = Int(rows, r, "total_received");
-    s.sent_bytes = Int(rows, r, "total_sent");
+    s.database = rows.TextIfAny(r, "database");
+    s.xact_count = rows.IntIfAny(r, "total_xact_count");
+    s.query_count = rows.IntIfAny(r, "total_query_count");
+    s.received_bytes = rows.IntIfAny(r, "total_received");
+    s.sent_bytes = rows.IntIfAny(r, "total_sent");
     s.xact_seconds = Micros(rows, r, "total_xact_time");
     s.query_seconds = Micros(rows, r, "total_query_time");
     s.wait_seconds = Micros(rows, r, "total_wait_time");
@@ -87,33 +75,35 @@ std::vector<PgbouncerStats> ReadStats(const PGresult* rows) {
   return stats;
 }
 
-std::vector<PgbouncerDatabase> ReadDatabases(const PGresult* rows) {
+std::vector<PgbouncerDatabase> ReadDatabases(const Rows& rows) {
   std::vector<PgbouncerDatabase> databases;
-  for (int r = 0; r < PQntuples(rows); ++r) {
+  for (int r = 0; r < rows.size(); ++r) {
     PgbouncerDatabase d;
-    d.name = Text(rows, r, "name");
-    d.force_user = Text(rows, r, "force_user");
-    d.pool_size = Int(rows, r, "pool_size");
-    d.reserve_pool = Int(rows, r, "reserve_pool");
-    d.pool_mode = Text(rows, r, "pool_mode");
-    d.max_connections = Int(rows, r, "max_connections");
-    d.current_connections = Int(rows, r, "current_connections");
-    d.paused = Int(rows, r, "paused") != 0;
-    d.disabled = Int(rows, r, "disabled") != 0;
+    d.name = rows.TextIfAny(r, "name");
+    d.force_user = rows.TextIfAny(r, "force_user");
+    d.pool_size = rows.IntIfAny(r, "pool_size");
+    d.reserve_pool = rows.IntIfAny(r, "reserve_pool");
+    d.pool_mode = rows.TextIfAny(r, "pool_mode");
+    d.max_connections = rows.IntIfAny(r, "max_connections");
+    d.current_connections = rows.IntIfAny(r, "current_connections");
+    d.paused = rows.IntIfAny(r, "paused") != 0;
+    d.disabled = rows.IntIfAny(r, "disabled") != 0;
     databases.push_back(std::move(d));
   }
   return databases;
 }
 
-std::map<std::string, std::string> ReadConfig(const PGresult* rows) {
+std::map<std::string, std::string> ReadConfig(const Rows& rows) {
   std::map<std::string, std::string> config;
-  for (int r = 0; r < PQntuples(rows); ++r) config[Text(rows, r, "key")] = Text(rows, r, "value");
+  for (int r = 0; r < rows.size(); ++r)
+    config[rows.TextIfAny(r, "key")] = rows.TextIfAny(r, "value");
   return config;
 }
 
-std::map<std::string, int64_t> ReadLists(const PGresult* rows) {
+std::map<std::string, int64_t> ReadLists(const Rows& rows) {
   std::map<std::string, int64_t> lists;
-  for (int r = 0; r < PQntuples(rows); ++r) lists[Text(rows, r, "list")] = Int(rows, r, "items");
+  for (int r = 0; r < rows.size(); ++r)
+    lists[rows.TextIfAny(r, "list")] = rows.IntIfAny(r, "items");
   return lists;
 }
 
@@ -142,12 +132,12 @@ class LibpqPgbouncerSession final : public PgbouncerSession {
   PgbouncerSample Poll() override {
     if (!conn_) throw PollFailure(FailureReason::kOther, "session is not open");
     PgbouncerSample s;
-    Collect(s, "pools", "SHOW POOLS", [&](const PGresult* r) { s.pools = ReadPools(r); });
-    Collect(s, "stats", "SHOW STATS", [&](const PGresult* r) { s.stats = ReadStats(r); });
+    Collect(s, "pools", "SHOW POOLS", [&](const Rows& r) { s.pools = ReadPools(r); });
+    Collect(s, "stats", "SHOW STATS", [&](const Rows& r) { s.stats = ReadStats(r); });
     Collect(s, "databases", "SHOW DATABASES",
-            [&](const PGresult* r) { s.databases = ReadDatabases(r); });
-    Collect(s, "config", "SHOW CONFIG", [&](const PGresult* r) { s.config = ReadConfig(r); });
-    Collect(s, "lists", "SHOW LISTS", [&](const PGresult* r) { s.lists = ReadLists(r); });
+            [&](const Rows& r) { s.databases = ReadDatabases(r); });
+    Collect(s, "config", "SHOW CONFIG", [&](const Rows& r) { s.config = ReadConfig(r); });
+    Collect(s, "lists", "SHOW LISTS", [&](const Rows& r) { s.lists = ReadLists(r); });
     return s;
   }
 
@@ -159,7 +149,7 @@ class LibpqPgbouncerSession final : public PgbouncerSession {
  private:
   // One SHOW under the client-side deadline; a dead session is closed and thrown as lost.
   void Collect(PgbouncerSample& sample, const char* name, const char* sql,
-               const std::function<void(const PGresult*)>& read) {
+               const std::function<void(const Rows&)>& read) {
     CollectorOutcome outcome;
     outcome.name = name;
     const auto started = Clock::now();
@@ -169,7 +159,7 @@ class LibpqPgbouncerSession final : public PgbouncerSession {
       Result rows(PQexec(conn_, sql));
       fired = guard.fired();
       if (rows && PQresultStatus(rows.get()) == PGRES_TUPLES_OK) {
-        read(rows.get());
+        read(Rows(rows.get()));
         outcome.success = true;
       } else {
         outcome.error = Trimmed(rows ? PQresultErrorMessage(rows.get()) : PQerrorMessage(conn_));

@@ -109,6 +109,13 @@ LoginRoleCheck ReadLoginRole(const Rows& rows) {
   return check;
 }
 
+// libpq's parameter array: text values, NULL for nullopt (pointers into `params`).
+std::vector<const char*> ParamValues(const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+  return values;
+}
+
 // One statement's outcome: the result on success, else libpq's own message and SQLSTATE.
 struct Exec {
   Result result;
@@ -279,8 +286,7 @@ class PostgresSession final : public TargetSession {
 
   // Runs one statement under the client-side deadline; parameters as text.
   Exec Run(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
-    std::vector<const char*> values;
-    for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+    const std::vector<const char*> values = ParamValues(params);
     return Guarded([&] {
       return params.empty()
                  ? PQexec(conn_.get(), sql.c_str())
@@ -410,8 +416,7 @@ class PostgresSession final : public TargetSession {
   }
 
   bool SendPrepared(const Statement& statement) {
-    std::vector<const char*> values;
-    for (const auto& param : statement.params) values.push_back(param ? param->c_str() : nullptr);
+    const std::vector<const char*> values = ParamValues(statement.params);
     return PQsendQueryPrepared(conn_.get(), statement.name.c_str(), static_cast<int>(values.size()),
                                values.data(), nullptr, nullptr, 0) == 1;
   }
