@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,10 +69,43 @@ struct PgbouncerSummary {
   std::vector<PgbouncerPoolSummary> pools;
 };
 
+// Text joined on first use from parts the snapshot shares with the assembler: a fleet's
+// exposition is ~18 MiB at 1,000 targets, and a scrape with gzip (Prometheus's) never needs it
+// joined. Thread-safe; copies share the text.
+class LazyText {
+ public:
+  LazyText() : LazyText(std::string()) {}
+  explicit LazyText(std::string text);
+  explicit LazyText(std::function<std::string()> join);
+  const std::string& Get() const;
+
+ private:
+  struct State {
+    std::once_flag once;
+    std::function<std::string()> join;
+    std::string text;
+  };
+  std::shared_ptr<State> state_;
+};
+
+// Each target's /probe text, stitched per request from the shared parts (a copy per target and
+// publish held another 18 MiB at 1,000 targets).
+class ProbeTexts {
+ public:
+  void Add(const std::string& name, std::function<std::string()> stitch);
+  void Set(const std::string& name, std::string text);  // a fixed text
+  size_t count(const std::string& name) const { return stitch_.count(name); }
+  std::optional<std::string> Find(const std::string& name) const;
+  std::string at(const std::string& name) const;  // throws std::out_of_range
+
+ private:
+  std::map<std::string, std::function<std::string()>> stitch_;
+};
+
 struct Snapshot {
-  std::string text;    // the whole exposition, text format 0.0.4
-  GzipHead text_gzip;  // its gzip member, unfinished: a scrape appends its own part and ends it
-  std::map<std::string, std::string> target_text;  // per target only, for /probe
+  LazyText text;           // the whole exposition, text format 0.0.4
+  GzipHead text_gzip;      // its gzip member, unfinished: a scrape appends its own part and ends it
+  ProbeTexts target_text;  // per target only, for /probe
   std::vector<TargetSummary> targets;
   double built_at_unix = 0;
   std::vector<PgbouncerSummary> pgbouncers;  // [[pgbouncer]] in first-published order

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -24,15 +25,45 @@
 
 namespace pgconn {
 
-// One family rendered to text, split so that parts can share one HELP/TYPE header.
-struct RenderedFamily {
+// A family's HELP/TYPE lines, shared by every part that renders the family the same way.
+struct FamilyHead {
   std::string name;
-  std::string header;   // "# HELP ..." and "# TYPE ..." lines
-  std::string samples;  // the sample lines
+  std::string header;  // "# HELP ..." and "# TYPE ..." lines
 };
-std::vector<RenderedFamily> RenderFamilies(const Families& families);
+
+// Hands out one FamilyHead per distinct header: a fleet renders the same ~60 headers for every
+// target, a third of its text. Thread-safe; grows with the distinct families only.
+class FamilyHeads {
+ public:
+  std::shared_ptr<const FamilyHead> Intern(std::string name, std::string header);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const FamilyHead>> heads_;  // by name + header
+};
+
+// A part's families as text: the samples of all of them in one string (a string per family
+// cost ~50 bytes each on top, at 60,000 families), and where each family's are.
+struct RenderedPart {
+  struct Family {
+    std::shared_ptr<const FamilyHead> head;
+    size_t begin = 0;
+    size_t size = 0;
+  };
+  std::string samples;
+  std::vector<Family> families;
+
+  std::string_view Samples(const Family& family) const {
+    return std::string_view(samples).substr(family.begin, family.size);
+  }
+};
+// `heads` shares the headers with other parts; without it each part has its own.
+RenderedPart RenderFamilies(const Families& families, FamilyHeads* heads = nullptr);
 // Text exposition of several parts: each family once, its samples in part order.
-std::string StitchExposition(const std::vector<const std::vector<RenderedFamily>*>& parts);
+std::string StitchExposition(const std::vector<const RenderedPart*>& parts);
+// The same text handed to `write` in pieces, in order (nothing joined).
+void VisitExposition(const std::vector<const RenderedPart*>& parts,
+                     const std::function<void(std::string_view)>& write);
 
 class SnapshotAssembler {
  public:
@@ -77,10 +108,10 @@ class SnapshotAssembler {
  private:
   struct TargetPart {
     // Shared with a publish in progress; /probe text is stitched from it at publish.
-    std::shared_ptr<const std::vector<RenderedFamily>> rendered;
+    std::shared_ptr<const RenderedPart> rendered;
     TargetSummary summary;
   };
-  static TargetPart MakeTargetPart(const TargetConfig& target, const TargetStatus& status);
+  TargetPart MakeTargetPart(const TargetConfig& target, const TargetStatus& status);
   // What a target is rendered from; `generation` tells a render raced by a reconfigure.
   struct TargetEntry {
     TargetConfig config;
@@ -90,16 +121,20 @@ class SnapshotAssembler {
   static TargetStatus NotPolled();
   // Keeps the last known figures on the landing page while the target is down.
   static void CarryFigures(const TargetSummary& previous, TargetSummary& next);
-  // A target's /probe text: its own part plus the extras' series carrying its label.
-  struct PublishedExtras {  // the extras as one publish saw them
-    std::vector<std::pair<std::string, std::vector<RenderedFamily>>> parts;
-    std::map<std::string, std::map<std::string, std::vector<RenderedFamily>>> by_target;
+  // An extra as rendered once per update; publishes and /probe texts share it.
+  struct ExtraPart {
+    std::string name;
+    RenderedPart rendered;
+    std::map<std::string, RenderedPart> by_target;  // for /probe
   };
-  static std::string ProbeText(const std::string& name, const std::vector<RenderedFamily>& part,
-                               const PublishedExtras& extras);
+  using Extras = std::vector<std::shared_ptr<const ExtraPart>>;
+  // A target's /probe text: its own part plus the extras' series carrying its label.
+  static std::string ProbeText(const std::string& name, const RenderedPart& part,
+                               const Extras& extras);
   void MarkDirty();
   void RunPublisher();
 
+  FamilyHeads heads_;
   std::mutex mutex_;  // guards the parts and the publisher's state
   std::condition_variable wake_;
   bool dirty_ = false;
@@ -109,9 +144,7 @@ class SnapshotAssembler {
   std::map<std::string, TargetPart> parts_;
   std::map<std::string, TargetEntry> entries_;  // same keys as parts_
   std::uint64_t next_generation_ = 1;
-  std::vector<std::pair<std::string, std::vector<RenderedFamily>>> extras_;
-  // Extra name -> target -> that target's series of the extra (for /probe).
-  std::map<std::string, std::map<std::string, std::vector<RenderedFamily>>> extras_by_target_;
+  Extras extras_;  // in the order they first arrived
   // Extra name -> target -> postmaster children counted in the /proc scan.
   std::map<std::string, std::map<std::string, int64_t>> backend_processes_;
   std::vector<PgbouncerSummary> pgbouncers_;  // first-published order

@@ -271,13 +271,11 @@ http::HttpResponse HttpServer::Impl::Probe(const http::HttpRequest& request) con
     return http::MakeResponse(400, http::kTextPlain, "missing parameter: target\n");
   }
   const std::shared_ptr<const Snapshot> snapshot = store.Current();
-  const auto found = snapshot->target_text.find(*target);
-  if (found == snapshot->target_text.end()) {
-    return http::MakeResponse(404, http::kTextPlain, "unknown target\n");
-  }
+  std::optional<std::string> text = snapshot->target_text.Find(*target);
+  if (!text) return http::MakeResponse(404, http::kTextPlain, "unknown target\n");
   http::HttpResponse response;
   response.content_type = kExpositionType;
-  response.body = std::shared_ptr<const std::string>(snapshot, &found->second);
+  response.body = std::make_shared<const std::string>(std::move(*text));
   return response;
 }
 
@@ -295,7 +293,7 @@ http::HttpResponse HttpServer::Impl::Metrics(const http::HttpRequest& request) c
     response.tail = std::make_shared<const std::string>(FinishGzip(snapshot->text_gzip, self));
     response.headers.emplace_back("Content-Encoding", "gzip");
   } else {
-    response.body = std::shared_ptr<const std::string>(snapshot, &snapshot->text);
+    response.body = std::shared_ptr<const std::string>(snapshot, &snapshot->text.Get());
     response.tail = std::make_shared<const std::string>(self);
   }
   return response;

@@ -9,36 +9,13 @@ namespace pgconn {
 namespace {
 
 constexpr int kGzipWindowBits = 15 + 16;  // zlib writes the gzip header (and, on finish, trailer)
-constexpr int kRawWindowBits = -15;       // bare deflate blocks: they continue the member above
 constexpr int kMemLevel = 8;              // zlib's default
-
-// deflate `data` at `level` with `flush` through a stream made with `window_bits`; deflateEnd on
-// every path.
-std::string Deflate(std::string_view data, int window_bits, int flush, int level) {
-  if (data.size() > std::numeric_limits<uInt>::max()) {
-    throw std::length_error("gzip: input larger than zlib's single-call limit");
-  }
-  z_stream stream{};
-  if (deflateInit2(&stream, level, Z_DEFLATED, window_bits, kMemLevel, Z_DEFAULT_STRATEGY) !=
-      Z_OK) {
-    throw std::runtime_error("deflateInit2 failed");
-  }
-  // deflateBound covers Z_FINISH; a sync flush adds an empty stored block (5 bytes) at most.
-  std::string out(deflateBound(&stream, static_cast<uLong>(data.size())) + 16, '\0');
-  // zlib's API is not const-correct; it never writes through next_in.
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  const int status = deflate(&stream, flush);
-  const bool done = flush == Z_FINISH
-                        ? status == Z_STREAM_END
-                        : status == Z_OK && stream.avail_in == 0 && stream.avail_out > 0;
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  if (!done) throw std::runtime_error("deflate did not complete");
-  return out;
-}
+// A scrape's tail (the self-metrics, ~2 KiB) is bare deflate blocks continuing the member above.
+// They need no history, so a 512-byte window and the smallest hash keep the per-scrape zlib
+// state at a few KiB instead of ~270 KiB.
+constexpr int kTailWindowBits = -9;
+constexpr int kTailMemLevel = 1;
+constexpr size_t kOutputStep = 64 * 1024;
 
 void AppendLittleEndian32(std::string& out, uint64_t value) {
   for (int shift = 0; shift < 32; shift += 8) {
@@ -46,29 +23,99 @@ void AppendLittleEndian32(std::string& out, uint64_t value) {
   }
 }
 
-uint32_t Crc32(std::string_view data) {
+uint32_t Crc32(uint32_t crc, std::string_view data) {
   return static_cast<uint32_t>(
-      crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+      crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
 }
 
 }  // namespace
 
-std::string GzipCompress(std::string_view text) {
-  return Deflate(text, kGzipWindowBits, Z_FINISH, Z_DEFAULT_COMPRESSION);
+// One zlib stream; deflateEnd on every path.
+struct DeflateStream::Stream {
+  z_stream z{};
+  char scratch[kOutputStep];
+  ~Stream() { deflateEnd(&z); }
+};
+
+DeflateStream::DeflateStream(int window_bits, int level, int mem_level)
+    : stream_(std::make_unique<Stream>()) {
+  if (deflateInit2(&stream_->z, level, Z_DEFLATED, window_bits, mem_level, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    stream_.reset();  // nothing to deflateEnd
+    throw std::runtime_error("deflateInit2 failed");
+  }
 }
 
-GzipHead StartGzip(std::string_view text, int level) {
+DeflateStream::~DeflateStream() = default;
+
+void DeflateStream::Add(std::string_view data) {
+  // zlib's avail_in is 32 bits: feed larger input in slices.
+  constexpr size_t kSlice = std::numeric_limits<uInt>::max() / 2;
+  while (data.size() > kSlice) {
+    Run(data.substr(0, kSlice), Z_NO_FLUSH);
+    data.remove_prefix(kSlice);
+  }
+  Run(data, Z_NO_FLUSH);
+}
+
+uint32_t DeflateStream::Check() const { return static_cast<uint32_t>(stream_->z.adler); }
+
+std::string DeflateStream::Finish(int flush) {
+  Run({}, flush);
+  out_.shrink_to_fit();  // the output grew in steps; keep only what it holds
+  return std::move(out_);
+}
+
+void DeflateStream::Run(std::string_view data, int flush) {
+  z_stream& z = stream_->z;
+  // zlib's API is not const-correct; it never writes through next_in.
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  while (true) {
+    z.next_out = reinterpret_cast<Bytef*>(stream_->scratch);
+    z.avail_out = static_cast<uInt>(sizeof stream_->scratch);
+    const int status = deflate(&z, flush);
+    out_.append(stream_->scratch, sizeof stream_->scratch - z.avail_out);
+    if (status == Z_STREAM_END) return;
+    if (status != Z_OK && status != Z_BUF_ERROR) throw std::runtime_error("deflate failed");
+    // Done when the input is used up and zlib left room (nothing more pending for this flush).
+    if (z.avail_in == 0 && z.avail_out > 0 && flush != Z_FINISH) return;
+  }
+}
+
+std::string GzipCompress(std::string_view text) {
+  DeflateStream stream(kGzipWindowBits, Z_DEFAULT_COMPRESSION, kMemLevel);
+  stream.Add(text);
+  return stream.Finish(Z_FINISH);
+}
+
+GzipHeadWriter::GzipHeadWriter(int level) : stream_(kGzipWindowBits, level, kMemLevel) {}
+
+void GzipHeadWriter::Add(std::string_view text) {
+  stream_.Add(text);
+  size_ += text.size();
+}
+
+GzipHead GzipHeadWriter::Finish() {
   GzipHead head;
-  head.bytes = Deflate(text, kGzipWindowBits, Z_SYNC_FLUSH, level);
-  head.crc = Crc32(text);
-  head.size = text.size();
+  head.bytes = stream_.Finish(Z_SYNC_FLUSH);
+  head.crc = stream_.Check();  // zlib kept the CRC-32 of the input for the gzip trailer
+  head.size = size_;
   return head;
 }
 
+GzipHead StartGzip(std::string_view text, int level) {
+  GzipHeadWriter writer(level);
+  writer.Add(text);
+  return writer.Finish();
+}
+
 std::string FinishGzip(const GzipHead& head, std::string_view tail) {
-  std::string out = Deflate(tail, kRawWindowBits, Z_FINISH, Z_DEFAULT_COMPRESSION);
+  DeflateStream stream(kTailWindowBits, Z_DEFAULT_COMPRESSION, kTailMemLevel);
+  stream.Add(tail);
+  std::string out = stream.Finish(Z_FINISH);
   AppendLittleEndian32(out,
-                       crc32_combine(head.crc, Crc32(tail), static_cast<z_off_t>(tail.size())));
+                       crc32_combine(head.crc, Crc32(0, tail), static_cast<z_off_t>(tail.size())));
   AppendLittleEndian32(out, head.size + tail.size());  // ISIZE: the length modulo 2^32
   return out;
 }

@@ -65,5 +65,34 @@ TEST(GzipMemberTest, OneHeadServesManyTails) {
   }
 }
 
+TEST(GzipMemberTest, HeadWrittenInPiecesDecodesAsTheJoinedText) {
+  const std::string random = RandomBytes(300000, 3);  // compressed output spans several steps
+  GzipHeadWriter writer(1);
+  std::string joined;
+  for (size_t at = 0; at < random.size(); at += 7919) {
+    const std::string piece = random.substr(at, 7919) + "pgconn_up{target=\"t\"} 1\n";
+    writer.Add(piece);
+    writer.Add("");
+    joined += piece;
+  }
+  const GzipHead head = writer.Finish();
+  EXPECT_EQ(head.size, joined.size());
+  EXPECT_EQ(head.crc, crc32(0, reinterpret_cast<const Bytef*>(joined.data()),
+                            static_cast<uInt>(joined.size())));
+  EXPECT_LT(head.bytes.capacity(), head.bytes.size() + 64 * 1024) << "output not trimmed";
+  size_t left = 1;
+  EXPECT_EQ(InflateFirstMember(head.bytes + FinishGzip(head, "tail\n"), &left), joined + "tail\n");
+  EXPECT_EQ(left, 0u);
+}
+
+TEST(GzipMemberTest, CompressedTextKeepsNoRoomForTheUncompressedSize) {
+  const std::string text(4 << 20, 'x');  // compresses ~1000x
+  const GzipHead head = StartGzip(text);
+  EXPECT_LT(head.bytes.capacity(), 64u * 1024)
+      << "capacity of the bound kept: " << head.bytes.capacity();
+  size_t left = 1;
+  EXPECT_EQ(InflateFirstMember(head.bytes + FinishGzip(head, ""), &left), text);
+}
+
 }  // namespace
 }  // namespace pgconn

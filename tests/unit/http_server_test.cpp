@@ -159,7 +159,7 @@ std::string Gunzip(const std::string& compressed) {
 
 std::shared_ptr<const Snapshot> MakeSnapshot(const std::string& text) {
   auto snapshot = std::make_shared<Snapshot>();
-  snapshot->text = text;
+  snapshot->text = LazyText(text);
   snapshot->text_gzip = StartGzip(text);
   TargetSummary target;
   target.name = "main";
@@ -205,7 +205,7 @@ TEST_F(HttpServerTest, MetricsPathServesTheSnapshot) {
   const Response response = Get(port_, "/metrics");
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.Header("content-type"), kExpositionType);
-  EXPECT_EQ(Exposition(response.body), store_->Current()->text);
+  EXPECT_EQ(Exposition(response.body), store_->Current()->text.Get());
   EXPECT_EQ(response.Header("content-length"), std::to_string(response.body.size()));
   EXPECT_EQ(response.headers.count("content-encoding"), 0u);
 }
@@ -221,7 +221,7 @@ TEST_F(HttpServerTest, GzipWhenAsked) {
   EXPECT_EQ(response.Header("content-encoding"), "gzip");
   EXPECT_EQ(response.Header("vary"), "Accept-Encoding");
   EXPECT_EQ(response.Header("content-type"), kExpositionType);
-  EXPECT_EQ(Exposition(Gunzip(response.body)), store_->Current()->text);
+  EXPECT_EQ(Exposition(Gunzip(response.body)), store_->Current()->text.Get());
 }
 
 // The HTTP self-metrics follow the snapshot: plain text, and inside the same single gzip
@@ -232,7 +232,7 @@ TEST_F(HttpServerTest, AppendsHttpSelfMetricsInBothEncodings) {
   EXPECT_NE(plain.body.find("pgconn_http_requests_total{code=\"404\"} 1"), std::string::npos)
       << plain.body;
   const std::string gz = Gunzip(Get(port_, "/metrics", "Accept-Encoding: gzip\r\n").body);
-  EXPECT_EQ(Exposition(gz), store_->Current()->text);
+  EXPECT_EQ(Exposition(gz), store_->Current()->text.Get());
   EXPECT_NE(gz.find("pgconn_http_requests_total{code=\"404\"} 1"), std::string::npos) << gz;
   EXPECT_NE(gz.find("pgconn_http_workers"), std::string::npos) << gz;
 }
@@ -240,7 +240,7 @@ TEST_F(HttpServerTest, AppendsHttpSelfMetricsInBothEncodings) {
 TEST_F(HttpServerTest, NoGzipWhenRefused) {
   const Response response = Get(port_, "/metrics", "Accept-Encoding: gzip;q=0, identity\r\n");
   EXPECT_EQ(response.headers.count("content-encoding"), 0u);
-  EXPECT_EQ(Exposition(response.body), store_->Current()->text);
+  EXPECT_EQ(Exposition(response.body), store_->Current()->text.Get());
 }
 
 TEST_F(HttpServerTest, HeadHasLengthButNoBody) {
@@ -249,7 +249,7 @@ TEST_F(HttpServerTest, HeadHasLengthButNoBody) {
   const Response head = client.Read(/*head=*/true);
   EXPECT_EQ(head.status, 200);
   // The snapshot plus the HTTP self-metrics appended to it.
-  EXPECT_GT(std::stoul(head.Header("content-length")), store_->Current()->text.size());
+  EXPECT_GT(std::stoul(head.Header("content-length")), store_->Current()->text.Get().size());
   // The next response on the same connection starts right where the head ended.
   const Response next = client.Read();
   EXPECT_EQ(next.status, 200);
@@ -309,7 +309,7 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequests) {
     client.Send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
     const Response response = client.Read();
     EXPECT_EQ(response.status, 200);
-    EXPECT_EQ(Exposition(response.body), store_->Current()->text);
+    EXPECT_EQ(Exposition(response.body), store_->Current()->text.Get());
   }
 }
 

@@ -21,9 +21,9 @@ class ProbeHttpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto snapshot = std::make_shared<Snapshot>();
-    snapshot->text = "all 1\n";
-    snapshot->target_text["a"] = "pgconn_up{target=\"a\"} 1\n";
-    snapshot->target_text["b c"] = "pgconn_up{target=\"b c\"} 0\n";
+    snapshot->text = LazyText("all 1\n");
+    snapshot->target_text.Set("a", "pgconn_up{target=\"a\"} 1\n");
+    snapshot->target_text.Set("b c", "pgconn_up{target=\"b c\"} 0\n");
     store_ = std::make_unique<SnapshotStore>();
     store_->Publish(snapshot);
     HttpOptions options;

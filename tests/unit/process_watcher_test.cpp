@@ -75,12 +75,12 @@ TEST(ProcessWatcherTest, PublishesAnExtraPartAfterTheTargetsAndReplacesIt) {
       CapturingLogger(log));
   watcher.ScanOnce();
   assembler.PublishNow();  // publishing is asynchronous; flush it for the assertions
-  const std::string first = store.Current()->text;
+  const std::string first = store.Current()->text.Get();
   EXPECT_LT(first.find("pgconn_up{"), first.find("pgconn_host_max_files 1000000")) << first;
   EXPECT_EQ(Occurrences(first, "\npgconn_host_max_files "), 1u);
   watcher.ScanOnce();
   assembler.PublishNow();
-  EXPECT_EQ(Occurrences(store.Current()->text, "\npgconn_host_max_files "), 1u);
+  EXPECT_EQ(Occurrences(store.Current()->text.Get(), "\npgconn_host_max_files "), 1u);
   // /probe carries the extra's series with the target's label, and only those.
   const std::string probe = store.Current()->target_text.at("main");
   EXPECT_NE(probe.find("pgconn_host_ephemeral_ports_used{target=\"main\"}"), std::string::npos)
@@ -91,7 +91,7 @@ TEST(ProcessWatcherTest, PublishesAnExtraPartAfterTheTargetsAndReplacesIt) {
   down.polled = true;
   assembler.Update(target, down);
   assembler.PublishNow();
-  EXPECT_EQ(Occurrences(store.Current()->text, "\npgconn_host_max_files "), 1u);
+  EXPECT_EQ(Occurrences(store.Current()->text.Get(), "\npgconn_host_max_files "), 1u);
 }
 
 TEST(SnapshotAssemblerTest, ADownTargetKeepsItsLastKnownFiguresMarkedStale) {

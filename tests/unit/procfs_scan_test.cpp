@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "pgconn/process_scan.h"
 #include "support/process.h"
@@ -228,6 +229,28 @@ TEST(ProcfsScanTest, AnotherUsersFdsAreAPermissionProblem) {
   chmod(dir.path().c_str(), 0755);
   chmod(pid_file.c_str(), 0644);
   EXPECT_EXIT(std::exit(ScanPidOneUnprivileged(pid_file)), ::testing::ExitedWithCode(0), "");
+}
+
+}  // namespace
+}  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+TEST(MemberListTest, CopiesShareTheMembersUntilOneIsChanged) {
+  MemberFds postmaster;
+  postmaster.pid = 100;
+  MemberList first(std::vector<MemberFds>{postmaster, postmaster});
+  MemberList second = first;
+  EXPECT_EQ(&std::as_const(first)[0], &std::as_const(second)[0]) << "a copy duplicated the members";
+  second[1].pid = 200;  // written: the copy gets its own members
+  EXPECT_EQ(std::as_const(first)[1].pid, 100);
+  EXPECT_EQ(std::as_const(second)[1].pid, 200);
+  MemberList empty;
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty.begin(), empty.end());
+  empty.push_back(postmaster);
+  EXPECT_EQ(empty.size(), 1u);
 }
 
 }  // namespace

@@ -126,6 +126,16 @@ TEST(StitchExpositionTest, EqualsRenderingTheMergedFamilies) {
   const auto r2 = RenderFamilies(second);
   const auto r3 = RenderFamilies(third);
   EXPECT_EQ(StitchExposition({&r1, &r2, &r3}), RenderText(MergeFamilies({first, second, third})));
+
+  // The same with shared headers: one FamilyHead per family, and the same text.
+  FamilyHeads heads;
+  const auto s1 = RenderFamilies(first, &heads);
+  const auto s2 = RenderFamilies(second, &heads);
+  const auto s3 = RenderFamilies(third, &heads);
+  EXPECT_EQ(s1.families[0].head, s2.families[0].head);  // pgconn_up of a and of b
+  EXPECT_EQ(s1.families[1].head, s3.families[0].head);  // pgconn_max_connections
+  EXPECT_NE(s1.families[0].head, s1.families[1].head);
+  EXPECT_EQ(StitchExposition({&s1, &s2, &s3}), RenderText(MergeFamilies({first, second, third})));
 }
 
 }  // namespace

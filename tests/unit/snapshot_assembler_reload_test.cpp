@@ -26,15 +26,15 @@ TEST(SnapshotAssemblerReloadTest, AddedTargetsAppearAndRemovedOnesDisappear) {
   assembler.AddTarget(Target("b"));
   assembler.PublishNow();
   auto snapshot = store.Current();
-  EXPECT_TRUE(Has(snapshot->text, "pgconn_up{target=\"a\"}"));
-  EXPECT_TRUE(Has(snapshot->text, "pgconn_up{target=\"b\"}"));
+  EXPECT_TRUE(Has(snapshot->text.Get(), "pgconn_up{target=\"a\"}"));
+  EXPECT_TRUE(Has(snapshot->text.Get(), "pgconn_up{target=\"b\"}"));
   EXPECT_EQ(snapshot->target_text.count("b"), 1u);
 
   assembler.RemoveTarget("a");
   assembler.PublishNow();
   snapshot = store.Current();
-  EXPECT_FALSE(Has(snapshot->text, "target=\"a\"")) << snapshot->text;
-  EXPECT_TRUE(Has(snapshot->text, "pgconn_up{target=\"b\"}"));
+  EXPECT_FALSE(Has(snapshot->text.Get(), "target=\"a\"")) << snapshot->text.Get();
+  EXPECT_TRUE(Has(snapshot->text.Get(), "pgconn_up{target=\"b\"}"));
   EXPECT_EQ(snapshot->target_text.count("a"), 0u);
   ASSERT_EQ(snapshot->targets.size(), 1u);
   EXPECT_EQ(snapshot->targets[0].name, "b");
@@ -48,7 +48,7 @@ TEST(SnapshotAssemblerReloadTest, UpdatesFromARemovedPollerAreIgnored) {
   status.up = true;
   assembler.Update(Target("b"), status);  // a late publish racing the removal
   assembler.PublishNow();
-  EXPECT_FALSE(Has(store.Current()->text, "target=\"b\"")) << store.Current()->text;
+  EXPECT_FALSE(Has(store.Current()->text.Get(), "target=\"b\"")) << store.Current()->text.Get();
 }
 
 TEST(SnapshotAssemblerReloadTest, ReconfigureKeepsOrResetsTheLastStatus) {
