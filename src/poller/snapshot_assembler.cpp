@@ -427,12 +427,12 @@ void SnapshotAssembler::RunPublisher() {
       // Keep serving the previous snapshot; the next part update retries.
     }
     last_publish = std::chrono::steady_clock::now();
-    if (last_publish - last_trim >= kTrimGap) {
+    gap = std::clamp<std::chrono::steady_clock::duration>(
+        (ThreadCpuTime() - cpu_before) * kPublishDutyFactor, kMinPublishGap, kMaxPublishGap);
+    if (last_publish - last_trim >= kTrimGap) {  // not counted in the gap: it is no publish
       malloc_trim(0);
       last_trim = last_publish;
     }
-    gap = std::clamp<std::chrono::steady_clock::duration>(
-        (ThreadCpuTime() - cpu_before) * kPublishDutyFactor, kMinPublishGap, kMaxPublishGap);
     lock.lock();
   }
 }
