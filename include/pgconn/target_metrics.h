@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,13 +18,30 @@
 
 namespace pgconn {
 
+// A poll's sample once recorded: read-only, and shared by the copies of a status (the poller
+// keeps one, the assembler another; a 1,000-target fleet held each sample twice, ~7 MiB).
+class RecordedSample {
+ public:
+  RecordedSample() = default;
+  RecordedSample(TargetSample sample)  // NOLINT(google-explicit-constructor): assigned as a value
+      : sample_(std::make_shared<const TargetSample>(std::move(sample))) {}
+  explicit operator bool() const { return sample_ != nullptr; }
+  bool has_value() const { return sample_ != nullptr; }
+  const TargetSample& operator*() const { return *sample_; }
+  const TargetSample* operator->() const { return sample_.get(); }
+  void reset() { sample_.reset(); }
+
+ private:
+  std::shared_ptr<const TargetSample> sample_;
+};
+
 // The poller's view of one target after its latest poll.
 struct TargetStatus {
   bool up = false;
   bool polled = false;  // false until the first poll finished
   std::optional<FailureReason> last_failure;
-  std::string last_error;              // redacted
-  std::optional<TargetSample> sample;  // only when up
+  std::string last_error;  // redacted
+  RecordedSample sample;   // only when up
   double poll_duration_seconds = 0;
   std::optional<double> last_success_unix;
   std::array<uint64_t, kAllFailureReasons.size()> error_counts{};

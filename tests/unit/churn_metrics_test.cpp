@@ -71,7 +71,9 @@ TEST(ChurnFamiliesTest, SessionCountersOnlyWhenTheServerHasThem) {
   shop.sessions = 42;
   shop.fatal = 2;
   shop.session_seconds = 12.5;
-  status.sample->database_sessions = std::vector<DatabaseSessions>{shop};
+  TargetSample with_sessions = WithChurn({});
+  with_sessions.database_sessions = std::vector<DatabaseSessions>{shop};
+  status.sample = std::move(with_sessions);
   const std::string text = Rendered(target, status);
   EXPECT_TRUE(Has(text, "pgconn_database_sessions_total{target=\"main\",database=\"shop\"} 42"))
       << text;
@@ -128,13 +130,14 @@ TEST(ChurnFamiliesTest, ByClientAddrIsOptInAndFolds) {
   target.max_connection_series = 2;
   TargetStatus status;
   status.up = true;
-  status.sample = WithChurn({});
-  status.sample->activity = std::vector<ActivityGroup>{
+  TargetSample sample = WithChurn({});
+  sample.activity = std::vector<ActivityGroup>{
       MakeGroup({"client backend", "shop", "app", "web", "idle", "10.0.0.1"}, 5),
       MakeGroup({"client backend", "shop", "app", "web", "idle", ""}, 3, 1),
       MakeGroup({"client backend", "shop", "app", "web", "idle", "10.0.0.2"}, 1),
       MakeGroup({"client backend", "shop", "app", "web", "active", "10.0.0.3"}, 1),
       MakeGroup({"autovacuum worker", "", "", "", "unknown", ""}, 1)};
+  status.sample = std::move(sample);
   EXPECT_EQ(Rendered(target, status).find("pgconn_client_connections_by_addr"), std::string::npos);
   target.by_client_addr = true;
   const std::string text = Rendered(target, status);

@@ -51,6 +51,7 @@ TargetStatus FixedUpStatus() {
   sample.visibility_complete = true;
   sample.reserved_settings =
       std::vector<ReservedSetting>{{"rds.rds_superuser_reserved_connections", "2"}};
+  sample.login_role = LoginRoleCheck{true, true, false};
   TargetStatus status;
   status.up = true;
   status.polled = true;
@@ -58,7 +59,6 @@ TargetStatus FixedUpStatus() {
   status.poll_duration_seconds = 0.004;
   status.last_success_unix = 1700000000;
   status.error_counts[static_cast<size_t>(FailureReason::kQueryError)] = 1;
-  status.sample->login_role = LoginRoleCheck{true, true, false};
   status.accept_probe = AcceptProbeResult{true, 0.0012, ""};
   return status;
 }

@@ -94,7 +94,9 @@ TEST(VisibilityTest, ExportedOnlyWhenMeasured) {
   status.polled = true;
   status.sample = Sample({});
   EXPECT_EQ(Find(MapTarget(target, status), "pgconn_target_visibility_complete"), nullptr);
-  status.sample->visibility_complete = false;
+  TargetSample incomplete = Sample({});
+  incomplete.visibility_complete = false;
+  status.sample = std::move(incomplete);
   const Families families = MapTarget(target, status);
   const auto* visibility = Find(families, "pgconn_target_visibility_complete");
   ASSERT_NE(visibility, nullptr);
@@ -114,8 +116,9 @@ TEST(SummaryTest, CarriesAvailableReservesPoolsAndVisibility) {
   status.up = true;
   status.polled = true;
   status.last_success_unix = 1700000000;
-  status.sample = Sample({{kRdsSuperuserReserved, "2"}});
-  status.sample->visibility_complete = true;
+  TargetSample sample = Sample({{kRdsSuperuserReserved, "2"}});
+  sample.visibility_complete = true;
+  status.sample = std::move(sample);
   const TargetSummary summary = SummarizeTarget(target, status);
   EXPECT_EQ(summary.available_connections, 10);
   EXPECT_EQ(summary.figures_at_unix, 1700000000);

@@ -261,3 +261,24 @@ TEST(SummarizeTargetTest, RedactsDsnAndReportsUsage) {
 
 }  // namespace
 }  // namespace pgconn
+
+namespace pgconn {
+namespace {
+
+TEST(RecordedSampleTest, StatusCopiesShareOneSample) {
+  TargetSample sample;
+  sample.visibility_complete = true;
+  TargetStatus poller;
+  EXPECT_FALSE(poller.sample.has_value());
+  poller.sample = sample;
+  const TargetStatus assembler = poller;  // what SnapshotAssembler::Update keeps
+  ASSERT_TRUE(assembler.sample);
+  EXPECT_EQ(&*assembler.sample, &*poller.sample);
+  EXPECT_EQ(assembler.sample->visibility_complete, true);
+  poller.sample.reset();  // a failed poll: the assembler's copy keeps its figures
+  EXPECT_FALSE(poller.sample);
+  EXPECT_TRUE(assembler.sample.has_value());
+}
+
+}  // namespace
+}  // namespace pgconn
