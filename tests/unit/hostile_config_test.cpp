@@ -15,18 +15,10 @@
 #include "pgconn/clock_math.h"
 #include "pgconn/config.h"
 #include "pgconn/conninfo.h"
+#include "support/config_errors.h"
 
 namespace pgconn {
 namespace {
-
-std::string ParseError(const std::string& toml) {
-  try {
-    ParseConfig(toml, "hostile.toml");
-  } catch (const ConfigError& error) {
-    return error.what();
-  }
-  return "";
-}
 
 std::string LoadError(const std::string& path) {
   try {
@@ -68,24 +60,26 @@ class Dir {
 
 TEST(HostileConfigTest, HeaderWith50000PartsIsAnErrorNotACrash) {
   const std::string header = "[" + Repeat("a.", 49999) + "a]\n";
-  EXPECT_NE(ParseError(header + kTarget).find("dotted key too long"), std::string::npos);
+  EXPECT_NE(testing::ConfigErrorOf(header + kTarget).find("dotted key too long"),
+            std::string::npos);
 }
 
 TEST(HostileConfigTest, DottedKeyWith50000PartsIsAnErrorNotACrash) {
   const std::string key = Repeat("a.", 49999) + "a = 1\n";
-  EXPECT_NE(ParseError(kTarget + key).find("dotted key too long"), std::string::npos);
+  EXPECT_NE(testing::ConfigErrorOf(kTarget + key).find("dotted key too long"), std::string::npos);
 }
 
 TEST(HostileConfigTest, DeepNestingIsAnError) {
-  EXPECT_NE(ParseError("x = " + Repeat("[", 50000) + "\n").find("nesting too deep"),
+  EXPECT_NE(testing::ConfigErrorOf("x = " + Repeat("[", 50000) + "\n").find("nesting too deep"),
             std::string::npos);
-  EXPECT_NE(ParseError("x = " + Repeat("{a=", 50000) + "\n").find("nesting too deep"),
+  EXPECT_NE(testing::ConfigErrorOf("x = " + Repeat("{a=", 50000) + "\n").find("nesting too deep"),
             std::string::npos);
 }
 
 TEST(HostileConfigTest, ReasonableDottedKeysAndFloatArraysStillParse) {
-  EXPECT_EQ(ParseError(kTarget + "reserve.a.b = 1\n").find("too long"), std::string::npos);
-  EXPECT_EQ(ParseError("[exporter]\npoll_interval = \"1.5s\"\n" + kTarget), "");
+  EXPECT_EQ(testing::ConfigErrorOf(kTarget + "reserve.a.b = 1\n").find("too long"),
+            std::string::npos);
+  EXPECT_EQ(testing::ConfigErrorOf("[exporter]\npoll_interval = \"1.5s\"\n" + kTarget), "");
 }
 
 TEST(HostileConfigTest, FifoAsConfigOrPasswordFileIsRefusedWithoutHanging) {
@@ -102,14 +96,14 @@ TEST(HostileConfigTest, FifoAsConfigOrPasswordFileIsRefusedWithoutHanging) {
 
 TEST(HostileConfigTest, HugeDurationsAreTooLargeNotUndefined) {
   for (const char* value : {"9223372036.9s", "2562047h", "2562048h", "25h"}) {
-    const std::string error =
-        ParseError(std::string("[exporter]\npoll_interval = \"") + value + "\"\n" + kTarget);
+    const std::string error = testing::ConfigErrorOf(std::string("[exporter]\npoll_interval = \"") +
+                                                     value + "\"\n" + kTarget);
     EXPECT_NE(error.find("too large"), std::string::npos) << value << ": " << error;
   }
-  const std::string query =
-      ParseError("[[target]]\nname = \"m\"\ndsn = \"host=db\"\nquery_timeout = \"1000h\"\n");
+  const std::string query = testing::ConfigErrorOf(
+      "[[target]]\nname = \"m\"\ndsn = \"host=db\"\nquery_timeout = \"1000h\"\n");
   EXPECT_NE(query.find("query_timeout: duration too large"), std::string::npos) << query;
-  EXPECT_EQ(ParseError("[exporter]\npoll_interval = \"24h\"\n" + kTarget), "");
+  EXPECT_EQ(testing::ConfigErrorOf("[exporter]\npoll_interval = \"24h\"\n" + kTarget), "");
 }
 
 TEST(HostileConfigTest, ClockAdditionSaturates) {
@@ -122,19 +116,21 @@ TEST(HostileConfigTest, ClockAdditionSaturates) {
 
 TEST(HostileConfigTest, TelemetryPathCannotShadowRoutesOrHoldControlCharacters) {
   for (const char* path : {"/probe", "/healthz", "/-/reload", "/"}) {
-    EXPECT_NE(ParseError(std::string("[exporter]\ntelemetry_path = \"") + path + "\"\n" + kTarget)
+    EXPECT_NE(testing::ConfigErrorOf(std::string("[exporter]\ntelemetry_path = \"") + path +
+                                     "\"\n" + kTarget)
                   .find("reserved"),
               std::string::npos)
         << path;
   }
-  EXPECT_NE(ParseError("[exporter]\ntelemetry_path = \"/me\\ntrics\"\n" + kTarget)
+  EXPECT_NE(testing::ConfigErrorOf("[exporter]\ntelemetry_path = \"/me\\ntrics\"\n" + kTarget)
                 .find("control character"),
             std::string::npos);
 }
 
 TEST(HostileConfigTest, NulAnywhereIsAnError) {
-  EXPECT_NE(ParseError(kTarget + std::string("# a\0b\n", 6)).find("NUL"), std::string::npos);
-  EXPECT_NE(ParseError("[[target]]\nname = \"m\"\ndsn = \"host=db\\u0000 user=x\"\n")
+  EXPECT_NE(testing::ConfigErrorOf(kTarget + std::string("# a\0b\n", 6)).find("NUL"),
+            std::string::npos);
+  EXPECT_NE(testing::ConfigErrorOf("[[target]]\nname = \"m\"\ndsn = \"host=db\\u0000 user=x\"\n")
                 .find("control character"),
             std::string::npos);
   Dir dir;
@@ -146,7 +142,7 @@ TEST(HostileConfigTest, NulAnywhereIsAnError) {
 
 TEST(HostileConfigTest, LibpqValuesAreCheckedAtCheckTime) {
   const auto dsn_error = [](const std::string& dsn) {
-    return ParseError("[[target]]\nname = \"m\"\ndsn = \"" + dsn + "\"\n");
+    return testing::ConfigErrorOf("[[target]]\nname = \"m\"\ndsn = \"" + dsn + "\"\n");
   };
   EXPECT_NE(dsn_error("host=db sslmode=bogus").find("invalid sslmode"), std::string::npos);
   EXPECT_NE(dsn_error("host=a,b port=1,2,3").find("different lengths"), std::string::npos);
@@ -155,8 +151,8 @@ TEST(HostileConfigTest, LibpqValuesAreCheckedAtCheckTime) {
 }
 
 TEST(HostileConfigTest, UnquotedPasswordFragmentIsNotEchoed) {
-  const std::string error =
-      ParseError("[[target]]\nname = \"m\"\ndsn = \"host=db password=a Secret-Part2\"\n");
+  const std::string error = testing::ConfigErrorOf(
+      "[[target]]\nname = \"m\"\ndsn = \"host=db password=a Secret-Part2\"\n");
   EXPECT_NE(error.find("dsn"), std::string::npos);
   EXPECT_EQ(error.find("Secret-Part2"), std::string::npos) << error;
 }
@@ -175,12 +171,13 @@ TEST(HostileConfigTest, WorldReadablePasswordFileIsAWarning) {
 TEST(HostileConfigTest, MessagesAreShortEscapedAndNameTheEncoding) {
   const std::string long_name(100000, 'x');
   const std::string error =
-      ParseError("[[target]]\nname = \"" + long_name + "!\"\ndsn = \"host=db\"\n");
+      testing::ConfigErrorOf("[[target]]\nname = \"" + long_name + "!\"\ndsn = \"host=db\"\n");
   EXPECT_LT(error.size(), 400u) << error.size();
   EXPECT_NE(error.find("100001 bytes"), std::string::npos);
-  EXPECT_NE(ParseError(std::string("\xFF\xFE[\0e\0", 6)).find("UTF-16"), std::string::npos);
-  EXPECT_NE(ParseError("# caf\xE9\n" + kTarget).find("not UTF-8"), std::string::npos);
-  const std::string unknown = ParseError(kTarget + "\"k\\u0007ey\" = 1\n");
+  EXPECT_NE(testing::ConfigErrorOf(std::string("\xFF\xFE[\0e\0", 6)).find("UTF-16"),
+            std::string::npos);
+  EXPECT_NE(testing::ConfigErrorOf("# caf\xE9\n" + kTarget).find("not UTF-8"), std::string::npos);
+  const std::string unknown = testing::ConfigErrorOf(kTarget + "\"k\\u0007ey\" = 1\n");
   EXPECT_NE(unknown.find("\\x07"), std::string::npos) << unknown;
 }
 

@@ -12,20 +12,12 @@
 #include "pgconn/pgbouncer_plan.h"
 #include "pgconn/plan_render.h"
 #include "pgconn/render.h"
+#include "support/config_errors.h"
 
 namespace pgconn {
 namespace {
 
 constexpr const char* kTarget = "[[target]]\nname = \"main\"\ndsn = \"host=db dbname=postgres\"\n";
-
-std::string ConfigErrorOf(const std::string& toml) {
-  try {
-    ParseConfig(toml, "t.toml");
-  } catch (const ConfigError& error) {
-    return error.what();
-  }
-  return "";
-}
 
 TEST(PgbouncerConfigTest, ReadsEveryKeyAndNeverSendsOptions) {
   setenv("PGCONN_UNIT_PGB_PW", "s3cret", 1);
@@ -55,7 +47,7 @@ TEST(PgbouncerConfigTest, LogIsResolvedLikeServerLogAndMustNotBeEmpty) {
                 .pgbouncers[0]
                 .log,
             "/etc/pgconn/log/pgbouncer.log");
-  EXPECT_NE(ConfigErrorOf(std::string(kTarget) + pgb + "log = \"\"\n").find("log"),
+  EXPECT_NE(testing::ConfigErrorOf(std::string(kTarget) + pgb + "log = \"\"\n").find("log"),
             std::string::npos);
 }
 
@@ -71,22 +63,24 @@ TEST(PgbouncerConfigTest, ViaPgbouncerTargetsSendNoOptions) {
 }
 
 TEST(PgbouncerConfigTest, RejectsUnknownTargetsKeysAndInlinePasswords) {
-  EXPECT_NE(ConfigErrorOf(std::string(kTarget) +
-                          "[[pgbouncer]]\nname = \"a\"\ndsn = \"dbname=pgbouncer\"\n"
-                          "target = \"nope\"\n")
+  EXPECT_NE(testing::ConfigErrorOf(std::string(kTarget) +
+                                   "[[pgbouncer]]\nname = \"a\"\ndsn = \"dbname=pgbouncer\"\n"
+                                   "target = \"nope\"\n")
                 .find("no [[target]] named \"nope\""),
             std::string::npos);
-  EXPECT_NE(ConfigErrorOf(std::string(kTarget) +
-                          "[[pgbouncer]]\nname = \"a\"\ndsn = \"dbname=pgbouncer\"\npool = 1\n")
-                .find("unknown key 'pool'"),
-            std::string::npos);
-  EXPECT_NE(ConfigErrorOf(std::string(kTarget) +
-                          "[[pgbouncer]]\nname = \"a\"\ndsn = \"dbname=pgbouncer password=x\"\n")
-                .find("contains a password"),
-            std::string::npos);
-  EXPECT_NE(ConfigErrorOf(std::string(kTarget) +
-                          "[[pgbouncer]]\nname = \"a\"\ndsn = \"dbname=pgbouncer\"\n"
-                          "[[pgbouncer]]\nname = \"a\"\ndsn = \"dbname=pgbouncer\"\n")
+  EXPECT_NE(
+      testing::ConfigErrorOf(std::string(kTarget) +
+                             "[[pgbouncer]]\nname = \"a\"\ndsn = \"dbname=pgbouncer\"\npool = 1\n")
+          .find("unknown key 'pool'"),
+      std::string::npos);
+  EXPECT_NE(
+      testing::ConfigErrorOf(std::string(kTarget) +
+                             "[[pgbouncer]]\nname = \"a\"\ndsn = \"dbname=pgbouncer password=x\"\n")
+          .find("contains a password"),
+      std::string::npos);
+  EXPECT_NE(testing::ConfigErrorOf(std::string(kTarget) +
+                                   "[[pgbouncer]]\nname = \"a\"\ndsn = \"dbname=pgbouncer\"\n"
+                                   "[[pgbouncer]]\nname = \"a\"\ndsn = \"dbname=pgbouncer\"\n")
                 .find("duplicate"),
             std::string::npos);
 }

@@ -5,40 +5,31 @@
 
 #include "pgconn/config.h"
 #include "pgconn/config_diff.h"
+#include "support/config_errors.h"
 
 namespace pgconn {
 namespace {
 
-const std::string kTarget =
-    "[[target]]\nname = \"main\"\ndsn = \"host=127.0.0.1 dbname=postgres user=mon\"\n";
-
-std::string ErrorOf(const std::string& toml) {
-  try {
-    ParseConfig(toml, "/etc/pgconn/exporter.toml");
-  } catch (const ConfigError& error) {
-    return error.what();
-  }
-  return "";
-}
-
 TEST(PollerThreadsConfigTest, DefaultsTo100AndReadsTheKey) {
-  EXPECT_EQ(ParseConfig(kTarget, "x.toml").exporter.poller_threads, 100);
-  EXPECT_EQ(
-      ParseConfig("[exporter]\npoller_threads = 4\n" + kTarget, "x.toml").exporter.poller_threads,
-      4);
+  EXPECT_EQ(ParseConfig(testing::kOneTarget, "x.toml").exporter.poller_threads, 100);
+  EXPECT_EQ(ParseConfig("[exporter]\npoller_threads = 4\n" + testing::kOneTarget, "x.toml")
+                .exporter.poller_threads,
+            4);
 }
 
 TEST(PollerThreadsConfigTest, OutOfRangeOrWrongTypeIsALocatedError) {
   for (const std::string value : {"0", "-1", "1025", "\"8\"", "2.5"}) {
-    const std::string error = ErrorOf("[exporter]\npoller_threads = " + value + "\n" + kTarget);
+    const std::string error = testing::ConfigErrorOf("[exporter]\npoller_threads = " + value +
+                                                     "\n" + testing::kOneTarget);
     EXPECT_NE(error.find("poller_threads"), std::string::npos) << value << ": " << error;
     EXPECT_NE(error.find("exporter.toml:2:"), std::string::npos) << value << ": " << error;
   }
 }
 
 TEST(PollerThreadsConfigTest, AChangeTakesEffectOnRestart) {
-  const Config before = ParseConfig(kTarget, "x.toml");
-  const Config after = ParseConfig("[exporter]\npoller_threads = 8\n" + kTarget, "x.toml");
+  const Config before = ParseConfig(testing::kOneTarget, "x.toml");
+  const Config after =
+      ParseConfig("[exporter]\npoller_threads = 8\n" + testing::kOneTarget, "x.toml");
   EXPECT_EQ(DiffConfigs(before, after).need_restart, std::vector<std::string>{"poller_threads"});
   EXPECT_TRUE(DiffConfigs(before, before).need_restart.empty());
 }
