@@ -765,11 +765,12 @@ def top_statements(psql, role, limit=8):
 
 
 def parse_series(text, name):
-    out = {}
-    rx = re.compile(rf'^{name}\{{target="([^"]+)"\}} (\S+)$', re.M)
-    for m in rx.finditer(text):
-        out[m.group(1)] = float(m.group(2))
-    return out
+    """{target: value} of one per-target series in exposition text (str or bytes)."""
+    pattern = rf'^{name}\{{target="([^"]+)"\}} (\S+)$'
+    if isinstance(text, bytes):
+        rx = re.compile(pattern.encode(), re.M)
+        return {m.group(1).decode(): float(m.group(2)) for m in rx.finditer(text)}
+    return {m.group(1): float(m.group(2)) for m in re.finditer(pattern, text, re.M)}
 
 
 class BlackHole:
@@ -840,11 +841,6 @@ def http_get_gzip(url, timeout=10.0):
         return body
 
 
-def parse_series_bytes(body, name):
-    rx = re.compile(rb'^' + name.encode() + rb'\{target="([^"]+)"\} (\S+)$', re.M)
-    return {m.group(1).decode(): float(m.group(2)) for m in rx.finditer(body)}
-
-
 def _run_fleet(args, n, psql, sampler, names, ex, frozen):
     """Start-up (every target polled once), one interval to settle (the first connects are
     spread over half an interval and land in a burst), then a steady-state window of two
@@ -862,7 +858,7 @@ def _run_fleet(args, n, psql, sampler, names, ex, frozen):
         nonlocal body
         body = http_get_gzip(ex.url)
         now = time.time()
-        for k, v in parse_series_bytes(body, key).items():
+        for k, v in parse_series(body, key).items():
             if k in seen and (not seen[k] or seen[k][-1][0] != v):
                 seen[k].append((v, now))
 
@@ -872,13 +868,13 @@ def _run_fleet(args, n, psql, sampler, names, ex, frozen):
         first_done = None
         while time.monotonic() < t0 + 60 + 3 * interval:
             observe()
-            if sum(1 for k in parse_series_bytes(body, "pgconn_poll_duration_seconds")
+            if sum(1 for k in parse_series(body, "pgconn_poll_duration_seconds")
                    if k in seen) == n:
                 first_done = time.monotonic()
                 break
             time.sleep(0.5)
         r["first_cycle_s"] = None if first_done is None else first_done - t0
-        up = parse_series_bytes(body, "pgconn_up")
+        up = parse_series(body, "pgconn_up")
         r["up_after_first_cycle"] = sum(1 for k, v in up.items() if v == 1 and k in seen)
         first_seen = [v[0][1] - t0_unix for v in seen.values() if v]
         r["all_first_success_visible_s"] = max(first_seen) if len(first_seen) == n else None

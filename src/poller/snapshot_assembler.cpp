@@ -47,16 +47,6 @@ std::chrono::nanoseconds ThreadCpuTime() {
   return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
 }
 
-// One part's text alone: its families are distinct, so no stitching is needed.
-std::string PartText(const RenderedPart& part) {
-  std::string text;
-  text.reserve(part.samples.size());
-  for (const auto& family : part.families) {
-    text.append(family.head->header).append(part.Samples(family));
-  }
-  return text;
-}
-
 std::optional<std::string> TargetLabel(const prometheus::ClientMetric& metric) {
   for (const auto& label : metric.label) {
     if (label.name == "target") return label.value;
@@ -287,7 +277,7 @@ std::string SnapshotAssembler::ProbeText(const std::string& name, const Rendered
       pieces.push_back(&it->second);
     }
   }
-  return pieces.size() == 1 ? PartText(part) : StitchExposition(pieces);
+  return StitchExposition(pieces);
 }
 
 void SnapshotAssembler::UpdateExtra(const std::string& name, Families families) {
