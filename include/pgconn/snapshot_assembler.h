@@ -19,51 +19,13 @@
 #include <vector>
 
 #include "pgconn/config.h"
+#include "pgconn/exposition_chunks.h"
 #include "pgconn/render.h"
+#include "pgconn/rendered_part.h"
 #include "pgconn/snapshot.h"
 #include "pgconn/target_metrics.h"
 
 namespace pgconn {
-
-// A family's HELP/TYPE lines, shared by every part that renders the family the same way.
-struct FamilyHead {
-  std::string name;
-  std::string header;  // "# HELP ..." and "# TYPE ..." lines
-};
-
-// Hands out one FamilyHead per distinct header: a fleet renders the same ~60 headers for every
-// target, a third of its text. Thread-safe; grows with the distinct families only.
-class FamilyHeads {
- public:
-  std::shared_ptr<const FamilyHead> Intern(std::string name, std::string header);
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<const FamilyHead>> heads_;  // by name + header
-};
-
-// A part's families as text: the samples of all of them in one string (a string per family
-// cost ~50 bytes each on top, at 60,000 families), and where each family's are.
-struct RenderedPart {
-  struct Family {
-    std::shared_ptr<const FamilyHead> head;
-    size_t begin = 0;
-    size_t size = 0;
-  };
-  std::string samples;
-  std::vector<Family> families;
-
-  std::string_view Samples(const Family& family) const {
-    return std::string_view(samples).substr(family.begin, family.size);
-  }
-};
-// `heads` shares the headers with other parts; without it each part has its own.
-RenderedPart RenderFamilies(const Families& families, FamilyHeads* heads = nullptr);
-// Text exposition of several parts: each family once, its samples in part order.
-std::string StitchExposition(const std::vector<const RenderedPart*>& parts);
-// The same text handed to `write` in pieces, in order (nothing joined).
-void VisitExposition(const std::vector<const RenderedPart*>& parts,
-                     const std::function<void(std::string_view)>& write);
 
 class SnapshotAssembler {
  public:
@@ -110,6 +72,7 @@ class SnapshotAssembler {
     // Shared with a publish in progress; /probe text is stitched from it at publish.
     std::shared_ptr<const RenderedPart> rendered;
     TargetSummary summary;
+    uint64_t bucket = 0;  // CurrentBucket() when it was stored
   };
   TargetPart MakeTargetPart(const TargetConfig& target, const TargetStatus& status);
   // What a target is rendered from; `generation` tells a render raced by a reconfigure.
@@ -125,14 +88,25 @@ class SnapshotAssembler {
   struct ExtraPart {
     std::string name;
     RenderedPart rendered;
+    uint64_t bucket = 0;
     std::map<std::string, RenderedPart> by_target;  // for /probe
   };
   using Extras = std::vector<std::shared_ptr<const ExtraPart>>;
   // A target's /probe text: its own part plus the extras' series carrying its label.
   static std::string ProbeText(const std::string& name, const RenderedPart& part,
                                const Extras& extras);
+  // Parts stored within a few publishes of each other share a bucket: in a large fleet's gzip,
+  // the chunks of the buckets that polls left alone are reused. Caller holds mutex_.
+  uint64_t CurrentBucket() const { return publishes_ / kPublishesPerBucket; }
+  static constexpr uint64_t kPublishesPerBucket = 2;
   void MarkDirty();
   void RunPublisher();
+  // Under the lock: the targets' parts (after the exporter's, first in `sources`), summaries
+  // and the extras as they are now; returns the targets' names in order.
+  std::vector<std::string> TakeTargets(Snapshot& snapshot, std::vector<ChunkSource>& sources,
+                                       Extras& extras);
+  // The snapshot's text and gzip from the parts, reusing the last publish's unchanged chunks.
+  void SetExposition(Snapshot& snapshot, const std::vector<ChunkSource>& sources);
 
   FamilyHeads heads_;
   std::mutex mutex_;  // guards the parts and the publisher's state
@@ -148,8 +122,10 @@ class SnapshotAssembler {
   // Extra name -> target -> postmaster children counted in the /proc scan.
   std::map<std::string, std::map<std::string, int64_t>> backend_processes_;
   std::vector<PgbouncerSummary> pgbouncers_;  // first-published order
+  uint64_t publishes_ = 0;
 
-  std::mutex publish_mutex_;  // one publish at a time, so snapshots never go back in time
+  std::mutex publish_mutex_;    // one publish at a time, so snapshots never go back in time
+  GzipChunkCache gzip_chunks_;  // guarded by publish_mutex_
   SnapshotStore& store_;
   std::function<Families()> exporter_families_;
   std::thread publisher_;

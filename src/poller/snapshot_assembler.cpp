@@ -1,12 +1,14 @@
 #include "pgconn/snapshot_assembler.h"
 
 #include <malloc.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <ctime>
 #include <map>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
 
 namespace pgconn {
@@ -16,20 +18,10 @@ double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Where one family's text ends its "# " comment lines and starts its samples.
-size_t SamplesStart(const std::string& text) {
-  size_t body = 0;
-  while (body < text.size() && text.compare(body, 2, "# ") == 0) {
-    const size_t end = text.find('\n', body);
-    body = end == std::string::npos ? text.size() : end + 1;
-  }
-  return body;
-}
-
 constexpr const char* kBackendProcesses = "pgconn_postgres_backend_processes";
 
-// Above this much text (a fleet of ~50 targets), gzip at level 1: a few times faster on this
-// repetitive text, ~1.5x larger, and publishing runs every few hundred ms.
+// Above this much text (a fleet of ~50 targets), gzip at level 1 in chunks: a few times faster
+// on this repetitive text, ~1.5x larger, and publishing runs every few hundred ms.
 constexpr size_t kFastGzipBytes = 1 << 20;
 constexpr int kFastGzipLevel = 1;
 // The publisher waits at least this many times its last publish's CPU time, so publishing a
@@ -84,65 +76,18 @@ std::map<std::string, int64_t> BackendProcesses(const Families& families) {
   return counts;
 }
 
-}  // namespace
-
-std::shared_ptr<const FamilyHead> FamilyHeads::Intern(std::string name, std::string header) {
-  std::string key = name + '\n' + header;
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto& head = heads_[std::move(key)];
-  if (!head)
-    head = std::make_shared<const FamilyHead>(FamilyHead{std::move(name), std::move(header)});
-  return head;
-}
-
-RenderedPart RenderFamilies(const Families& families, FamilyHeads* heads) {
-  RenderedPart part;
-  part.families.reserve(families.size());
-  for (const auto& family : families) {
-    const std::string text = RenderText({family});
-    const size_t body = SamplesStart(text);
-    std::string header = text.substr(0, body);
-    RenderedPart::Family rendered;
-    rendered.head =
-        heads ? heads->Intern(family.name, std::move(header))
-              : std::make_shared<const FamilyHead>(FamilyHead{family.name, std::move(header)});
-    rendered.begin = part.samples.size();
-    rendered.size = text.size() - body;
-    part.samples.append(text, body, std::string::npos);
-    part.families.push_back(std::move(rendered));
-  }
-  part.samples.shrink_to_fit();
-  return part;
-}
-
-void VisitExposition(const std::vector<const RenderedPart*>& parts,
-                     const std::function<void(std::string_view)>& write) {
-  std::vector<const FamilyHead*> heads;  // first occurrence of each name, in order
-  std::unordered_map<std::string_view, std::vector<std::string_view>> samples;
-  for (const auto* part : parts) {
-    for (const auto& family : part->families) {
-      auto& bodies = samples[family.head->name];
-      if (bodies.empty()) heads.push_back(family.head.get());
-      bodies.push_back(part->Samples(family));
-    }
-  }
-  for (const auto* head : heads) {
-    write(head->header);
-    for (const auto body : samples[head->name]) write(body);
-  }
-}
-
-std::string StitchExposition(const std::vector<const RenderedPart*>& parts) {
+// A large exposition in chunks by bucket, deflated fast; a small one in one stream, deflated
+// smaller (chunks would cost ratio and save little: one poll touches every family).
+std::pair<std::vector<ExpositionChunk>, int> LayOut(const std::vector<ChunkSource>& sources) {
   size_t size = 0;
-  for (const auto* part : parts) {
-    size += part->samples.size();
-    for (const auto& family : part->families) size += family.head->header.size();
-  }
-  std::string text;
-  text.reserve(size);  // an upper bound: repeated headers are written once
-  VisitExposition(parts, [&text](std::string_view piece) { text.append(piece); });
-  return text;
+  for (const auto& source : sources) size += source.part->samples.size();
+  if (size > kFastGzipBytes) return {ChunkExposition(sources), kFastGzipLevel};
+  std::vector<const RenderedPart*> parts;
+  for (const auto& source : sources) parts.push_back(source.part.get());
+  return {{WholeExposition(parts)}, Z_DEFAULT_COMPRESSION};
 }
+
+}  // namespace
 
 // Renders the target's families once; its /probe text is stitched from the same chunks.
 SnapshotAssembler::TargetPart SnapshotAssembler::MakeTargetPart(const TargetConfig& target,
@@ -207,6 +152,7 @@ void SnapshotAssembler::Update(const TargetConfig& target, const TargetStatus& s
     entry->second.status = status;
     auto previous = parts_.find(target.name);
     if (previous != parts_.end()) CarryFigures(previous->second.summary, part.summary);
+    part.bucket = CurrentBucket();
     parts_[target.name] = std::move(part);
   }
   MarkDirty();
@@ -218,6 +164,7 @@ void SnapshotAssembler::AddTarget(const TargetConfig& target) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (entries_.count(target.name) == 0) order_.push_back(target.name);
     entries_[target.name] = TargetEntry{target, NotPolled(), next_generation_++};
+    part.bucket = CurrentBucket();
     parts_[target.name] = std::move(part);
   }
   MarkDirty();
@@ -247,6 +194,7 @@ void SnapshotAssembler::ReconfigureTarget(const TargetConfig& target, bool keep_
     entries_[target.name] = TargetEntry{target, std::move(status), next_generation_++};
     auto previous = parts_.find(target.name);
     if (previous != parts_.end()) CarryFigures(previous->second.summary, part.summary);
+    part.bucket = CurrentBucket();
     parts_[target.name] = std::move(part);
   }
   MarkDirty();
@@ -291,6 +239,7 @@ void SnapshotAssembler::UpdateExtra(const std::string& name, Families families) 
   {
     std::lock_guard<std::mutex> lock(mutex_);
     backend_processes_[name] = std::move(backends);
+    extra->bucket = CurrentBucket();
     auto it = std::find_if(extras_.begin(), extras_.end(),
                            [&](const auto& known) { return known->name == name; });
     if (it == extras_.end()) it = extras_.insert(extras_.end(), nullptr);
@@ -353,50 +302,61 @@ void SnapshotAssembler::MarkDirty() {
 void SnapshotAssembler::PublishNow() {
   std::lock_guard<std::mutex> publishing(publish_mutex_);
   auto snapshot = std::make_shared<Snapshot>();
-  using Part = std::shared_ptr<const RenderedPart>;
-  std::vector<Part> parts = {std::make_shared<const RenderedPart>(
-      RenderFamilies(exporter_families_ ? exporter_families_() : Families{}, &heads_))};
-  std::vector<std::pair<std::string, Part>> targets;
+  std::vector<ChunkSource> sources = {{std::make_shared<const RenderedPart>(
+      RenderFamilies(exporter_families_ ? exporter_families_() : Families{}, &heads_))}};
   auto extras = std::make_shared<Extras>();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    dirty_ = false;
-    for (const auto& name : order_) {
-      const TargetPart& part = parts_.at(name);
-      targets.emplace_back(name, part.rendered);
-      snapshot->targets.push_back(part.summary);
-      for (const auto& [extra, counts] : backend_processes_) {
-        if (auto it = counts.find(name); it != counts.end()) {
-          snapshot->targets.back().backend_processes = it->second;
-        }
-      }
-    }
-    *extras = extras_;
-    snapshot->pgbouncers = pgbouncers_;
-  }
-  for (const auto& [name, rendered] : targets) {
-    parts.push_back(rendered);
-    snapshot->target_text.Add(name, [name = name, rendered = rendered, extras] {
+  const auto names = TakeTargets(*snapshot, sources, *extras);
+  for (size_t i = 0; i < names.size(); ++i) {
+    snapshot->target_text.Add(names[i], [name = names[i], rendered = sources[i + 1].part, extras] {
       return ProbeText(name, *rendered, *extras);
     });
   }
-  for (const auto& extra : *extras) parts.push_back(Part(extra, &extra->rendered));
-  std::vector<const RenderedPart*> pieces;
-  size_t size = 0;
-  for (const auto& part : parts) {
-    pieces.push_back(part.get());
-    size += part->samples.size();
+  for (const auto& extra : *extras) {
+    sources.push_back(
+        {std::shared_ptr<const RenderedPart>(extra, &extra->rendered), extra->bucket});
   }
-  GzipHeadWriter gzip(size > kFastGzipBytes ? kFastGzipLevel : -1);
-  VisitExposition(pieces, [&gzip](std::string_view piece) { gzip.Add(piece); });
-  snapshot->text_gzip = gzip.Finish();
-  snapshot->text = LazyText(std::function<std::string()>([parts = std::move(parts)] {
-    std::vector<const RenderedPart*> all;
-    for (const auto& part : parts) all.push_back(part.get());
-    return StitchExposition(all);
-  }));
+  SetExposition(*snapshot, sources);
   snapshot->built_at_unix = UnixNow();
   store_.Publish(std::move(snapshot));
+}
+
+std::vector<std::string> SnapshotAssembler::TakeTargets(Snapshot& snapshot,
+                                                        std::vector<ChunkSource>& sources,
+                                                        Extras& extras) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  dirty_ = false;
+  sources.front().bucket = CurrentBucket();
+  ++publishes_;
+  for (const auto& name : order_) {
+    const TargetPart& part = parts_.at(name);
+    sources.push_back({part.rendered, part.bucket});
+    snapshot.targets.push_back(part.summary);
+    for (const auto& [extra, counts] : backend_processes_) {
+      if (auto it = counts.find(name); it != counts.end()) {
+        snapshot.targets.back().backend_processes = it->second;
+      }
+    }
+  }
+  extras = extras_;
+  snapshot.pgbouncers = pgbouncers_;
+  return order_;
+}
+
+void SnapshotAssembler::SetExposition(Snapshot& snapshot, const std::vector<ChunkSource>& sources) {
+  struct Layout {
+    std::vector<ExpositionChunk> chunks;
+    std::vector<std::shared_ptr<const RenderedPart>> parts;  // what the chunks' text points into
+  };
+  auto layout = std::make_shared<Layout>();
+  int level = 0;
+  std::tie(layout->chunks, level) = LayOut(sources);
+  for (const auto& source : sources) layout->parts.push_back(source.part);
+  snapshot.text_gzip = gzip_chunks_.Compress(layout->chunks, level, layout->parts);
+  for (auto& chunk : layout->chunks) std::vector<const void*>().swap(chunk.key);  // the cache's
+  snapshot.text = LazyText(
+      std::function<std::string()>([layout = std::shared_ptr<const Layout>(std::move(layout))] {
+        return JoinChunks(layout->chunks);
+      }));
 }
 
 void SnapshotAssembler::RunPublisher() {

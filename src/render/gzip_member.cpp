@@ -9,6 +9,7 @@ namespace pgconn {
 namespace {
 
 constexpr int kGzipWindowBits = 15 + 16;  // zlib writes the gzip header (and, on finish, trailer)
+constexpr int kRawWindowBits = -15;       // bare deflate blocks, no header: chunks of a member
 constexpr int kMemLevel = 8;              // zlib's default
 // A scrape's tail (the self-metrics, ~2 KiB) is bare deflate blocks continuing the member above.
 // They need no history, so a 512-byte window and the smallest hash keep the per-scrape zlib
@@ -56,6 +57,11 @@ void DeflateStream::Add(std::string_view data) {
     data.remove_prefix(kSlice);
   }
   Run(data, Z_NO_FLUSH);
+}
+
+void DeflateStream::Reset() {
+  if (deflateReset(&stream_->z) != Z_OK) throw std::runtime_error("deflateReset failed");
+  out_.clear();
 }
 
 uint32_t DeflateStream::Check() const { return static_cast<uint32_t>(stream_->z.adler); }
@@ -108,6 +114,37 @@ GzipHead StartGzip(std::string_view text, int level) {
   GzipHeadWriter writer(level);
   writer.Add(text);
   return writer.Finish();
+}
+
+ChunkDeflater::ChunkDeflater(int level) : stream_(kRawWindowBits, level, kMemLevel) {}
+
+DeflatedChunk ChunkDeflater::Deflate(const std::vector<std::string_view>& pieces) {
+  DeflatedChunk chunk;
+  stream_.Reset();
+  for (const auto piece : pieces) {
+    stream_.Add(piece);
+    chunk.crc = Crc32(chunk.crc, piece);
+    chunk.size += piece.size();
+  }
+  chunk.bytes = stream_.Finish(Z_SYNC_FLUSH);
+  return chunk;
+}
+
+GzipHead JoinGzipChunks(const std::vector<const DeflatedChunk*>& chunks) {
+  // RFC 1952: deflate, no flags, no mtime, no extra flags, OS unix (what zlib writes).
+  static constexpr char kHeader[] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, 3};
+  size_t bytes = sizeof kHeader;
+  for (const auto* chunk : chunks) bytes += chunk->bytes.size();
+  GzipHead head;
+  head.bytes.reserve(bytes);
+  head.bytes.append(kHeader, sizeof kHeader);
+  for (const auto* chunk : chunks) {
+    head.bytes.append(chunk->bytes);
+    head.crc = static_cast<uint32_t>(
+        crc32_combine(head.crc, chunk->crc, static_cast<z_off_t>(chunk->size)));
+    head.size += chunk->size;
+  }
+  return head;
 }
 
 std::string FinishGzip(const GzipHead& head, std::string_view tail) {

@@ -6,29 +6,12 @@
 #include <random>
 #include <string>
 
+#include "support/inflate.h"
+
 namespace pgconn {
 namespace {
 
-// What a single-member reader sees: zlib inflate with a gzip wrapper (checks CRC-32 and
-// length), stopping at the end of the first member; reports bytes left after it.
-std::string InflateFirstMember(const std::string& compressed, size_t* left) {
-  z_stream stream{};
-  if (inflateInit2(&stream, 15 + 16) != Z_OK) return "inflateInit2 failed";
-  std::string out;
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  stream.avail_in = static_cast<uInt>(compressed.size());
-  int status = Z_OK;
-  char buffer[4096];
-  while (status == Z_OK) {
-    stream.next_out = reinterpret_cast<Bytef*>(buffer);
-    stream.avail_out = sizeof buffer;
-    status = inflate(&stream, Z_NO_FLUSH);
-    out.append(buffer, sizeof buffer - stream.avail_out);
-  }
-  *left = stream.avail_in;
-  inflateEnd(&stream);
-  return status == Z_STREAM_END ? out : "inflate error " + std::to_string(status);
-}
+using testing::InflateFirstMember;
 
 std::string RandomBytes(size_t size, unsigned seed) {
   std::mt19937 random(seed);
@@ -92,6 +75,27 @@ TEST(GzipMemberTest, CompressedTextKeepsNoRoomForTheUncompressedSize) {
       << "capacity of the bound kept: " << head.bytes.capacity();
   size_t left = 1;
   EXPECT_EQ(InflateFirstMember(head.bytes + FinishGzip(head, ""), &left), text);
+}
+
+TEST(GzipMemberTest, ChunksDeflatedApartJoinIntoOneMember) {
+  ChunkDeflater fast(1);
+  ChunkDeflater small(9);
+  const std::string random = RandomBytes(100000, 4);
+  const DeflatedChunk a = fast.Deflate({"# HELP pgconn_up Up.\n", "pgconn_up 1\n"});
+  const DeflatedChunk b = small.Deflate({random, "", "pgconn_up 0\n"});
+  const DeflatedChunk c = fast.Deflate({"pgconn_up 2\n"});  // the same state, reset
+  const DeflatedChunk empty = fast.Deflate({});
+  EXPECT_EQ(b.size, random.size() + 12);
+  const std::string joined = "# HELP pgconn_up Up.\npgconn_up 1\n" + random + "pgconn_up 0\n" +
+                             "pgconn_up 2\n" + "pgconn_up 2\n";
+  // c twice: a chunk refers to nothing before it, so it can stand anywhere, any number of times.
+  const GzipHead head = JoinGzipChunks({&a, &b, &empty, &c, &c});
+  EXPECT_EQ(head.size, joined.size());
+  size_t left = 1;
+  EXPECT_EQ(InflateFirstMember(head.bytes + FinishGzip(head, "tail\n"), &left), joined + "tail\n");
+  EXPECT_EQ(left, 0u);
+  const GzipHead none = JoinGzipChunks({});
+  EXPECT_EQ(InflateFirstMember(none.bytes + FinishGzip(none, ""), &left), "");
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "pgconn/render.h"
+#include "support/inflate.h"
 
 namespace pgconn {
 namespace {
@@ -142,19 +142,9 @@ std::string Exposition(const std::string& body) {
 }
 
 std::string Gunzip(const std::string& compressed) {
-  z_stream stream{};
-  if (inflateInit2(&stream, 15 + 16) != Z_OK) return "inflateInit2 failed";
-  std::string out(1 << 20, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  stream.avail_in = static_cast<uInt>(compressed.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  const int status = inflate(&stream, Z_FINISH);
-  out.resize(stream.total_out);
-  const uInt left = stream.avail_in;  // bytes after the first member, unseen by such readers
-  inflateEnd(&stream);
-  if (status != Z_STREAM_END) return "inflate failed";
-  return left == 0 ? out : "more than one gzip member";
+  size_t left = 0;
+  const std::string text = testing::InflateFirstMember(compressed, &left);
+  return left == 0 ? text : "more than one gzip member";
 }
 
 std::shared_ptr<const Snapshot> MakeSnapshot(const std::string& text) {

@@ -6,7 +6,8 @@
 #include <string>
 
 #include "pgconn/gzip_member.h"
-#include "pgconn/snapshot_assembler.h"
+#include "pgconn/rendered_part.h"
+#include "support/gauge_family.h"
 
 namespace pgconn {
 namespace {
@@ -111,14 +112,7 @@ namespace {
 
 // The assembler stitches pre-rendered parts; the result must equal merging then rendering.
 TEST(StitchExpositionTest, EqualsRenderingTheMergedFamilies) {
-  auto gauge = [](const std::string& name, const std::string& target, double value) {
-    prometheus::MetricFamily family{name, "help of " + name, prometheus::MetricType::Gauge, {}};
-    prometheus::ClientMetric metric;
-    metric.label = {{"target", target}};
-    metric.gauge.value = value;
-    family.metric.push_back(metric);
-    return family;
-  };
+  const auto gauge = testing::TargetGauge;
   Families first = {gauge("pgconn_up", "a", 1), gauge("pgconn_max_connections", "a", 100)};
   Families second = {gauge("pgconn_up", "b", 0)};
   Families third = {gauge("pgconn_max_connections", "c", 20), gauge("pgconn_extra", "c", 3)};
