@@ -18,7 +18,10 @@ PollScheduler::~PollScheduler() {
     stopping_ = true;
   }
   dispatcher_wake_.notify_all();
-  worker_wake_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (Waiter* waiter : waiters_) waiter->wake.notify_one();
+  }
   dispatcher_.join();
   std::map<uint64_t, std::thread> workers;
   {
@@ -125,7 +128,7 @@ void PollScheduler::Dispatch() {
     JoinExited(lock);
     const auto now = Clock::now();
     MoveDueLocked(now);
-    if (!ready_.empty()) worker_wake_.notify_all();
+    WakeIdleLocked();
     if (ShouldGrowLocked(now)) {
       StartWorkerLocked();
       ++idle_;  // idle until it takes a job, so one overdue poll grows one worker
@@ -140,18 +143,38 @@ void PollScheduler::Dispatch() {
   }
 }
 
+void PollScheduler::WakeIdleLocked() {
+  while (!waiters_.empty() && waking_ < ready_.size()) {
+    Waiter* waiter = waiters_.back();
+    waiters_.pop_back();
+    waiter->woken = true;
+    ++waking_;
+    waiter->wake.notify_one();
+  }
+}
+
+bool PollScheduler::WaitIdleLocked(std::unique_lock<std::mutex>& lock) {
+  Waiter self;
+  waiters_.push_back(&self);
+  ++idle_;
+  self.wake.wait_for(lock, options_.idle_exit, [&] { return stopping_ || self.woken; });
+  --idle_;
+  if (self.woken) {
+    --waking_;
+  } else {  // still listed: the dispatcher pops the ones it wakes
+    waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &self));
+  }
+  if (stopping_) return false;
+  return self.woken || workers_.size() - exited_.size() <= 1;  // idle too long: shrink
+}
+
 void PollScheduler::Work(uint64_t worker_id) {
   std::unique_lock<std::mutex> lock(mutex_);
   --idle_;  // the dispatcher counted this worker idle before it ran
   while (!stopping_) {
-    ++idle_;
-    const bool woke = worker_wake_.wait_for(lock, options_.idle_exit,
-                                            [this] { return stopping_ || !ready_.empty(); });
-    --idle_;
-    if (stopping_) break;
-    if (!woke) {
-      if (workers_.size() - exited_.size() > 1) break;  // shrink; one worker stays
-      continue;
+    if (ready_.empty()) {
+      if (!WaitIdleLocked(lock)) break;
+      if (ready_.empty()) continue;  // a worker back from a poll took it first
     }
     const Timer timer = ready_.front();
     ready_.pop_front();

@@ -166,6 +166,31 @@ TEST(PollSchedulerTest, GrowsToTheCapWhileBlockedAndShrinksWhenIdle) {
   EXPECT_LE(scheduler.stats().workers_started, 6u);
 }
 
+// Each due poll wakes one idle worker, the latest idle: the others sleep on and idle out even
+// while polls keep coming.
+TEST(PollSchedulerTest, SurplusWorkersIdleOutWhilePollsGoOn) {
+  PollScheduler::Options options;
+  options.max_workers = 4;
+  options.grow_after = Millis(10);
+  options.idle_exit = Millis(300);
+  Recorder fast;
+  std::vector<std::unique_ptr<Recorder>> slow;
+  PollScheduler scheduler(options);
+  std::vector<PollScheduler::JobId> blocking;
+  for (int i = 0; i < 4; ++i) {
+    slow.push_back(std::make_unique<Recorder>());
+    blocking.push_back(
+        scheduler.Add(Millis(60000), Millis(0), slow.back()->Poll(Millis(300)), NoCrash()));
+  }
+  std::this_thread::sleep_for(milliseconds(200));
+  ASSERT_EQ(scheduler.stats().workers, 4u);
+  scheduler.Add(Millis(20), Millis(0), fast.Poll(), NoCrash());  // ~50 polls a second
+  std::this_thread::sleep_for(milliseconds(1500));
+  EXPECT_EQ(scheduler.stats().workers, 1u) << "idle workers kept awake by every poll";
+  EXPECT_GE(fast.count(), 30u);
+  for (auto id : blocking) scheduler.Remove(id);
+}
+
 TEST(PollSchedulerTest, ACrashingPollEndsOnlyItsOwnJob) {
   Recorder healthy;
   PollScheduler scheduler({});
