@@ -33,7 +33,6 @@ class DeflateStream {
   DeflateStream& operator=(const DeflateStream&) = delete;
   void Add(std::string_view data);
   std::string Finish(int flush);  // zlib's Z_SYNC_FLUSH or Z_FINISH; Reset before more input
-  uint32_t Check() const;         // zlib's running check of the input (CRC-32 for gzip)
   void Reset();                   // a new stream with the same settings, zlib's memory kept
 
  private:
@@ -41,19 +40,6 @@ class DeflateStream {
   struct Stream;
   std::unique_ptr<Stream> stream_;
   std::string out_;
-};
-
-// StartGzip for text given in pieces: a fleet's exposition (~18 MiB at 1,000 targets) is
-// compressed from its parts, never joined into one string for it.
-class GzipHeadWriter {
- public:
-  explicit GzipHeadWriter(int level = -1);
-  void Add(std::string_view text);
-  GzipHead Finish();
-
- private:
-  DeflateStream stream_;
-  uint64_t size_ = 0;
 };
 
 // Raw deflate blocks of some text, ending byte-aligned and not final (a sync flush), so chunks

@@ -9,7 +9,6 @@
 #include <memory>
 #include <optional>
 #include <tuple>
-#include <unordered_map>
 
 namespace pgconn {
 namespace {

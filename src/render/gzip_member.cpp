@@ -64,8 +64,6 @@ void DeflateStream::Reset() {
   out_.clear();
 }
 
-uint32_t DeflateStream::Check() const { return static_cast<uint32_t>(stream_->z.adler); }
-
 std::string DeflateStream::Finish(int flush) {
   Run({}, flush);
   out_.shrink_to_fit();  // the output grew in steps; keep only what it holds
@@ -93,27 +91,6 @@ std::string GzipCompress(std::string_view text) {
   DeflateStream stream(kGzipWindowBits, Z_DEFAULT_COMPRESSION, kMemLevel);
   stream.Add(text);
   return stream.Finish(Z_FINISH);
-}
-
-GzipHeadWriter::GzipHeadWriter(int level) : stream_(kGzipWindowBits, level, kMemLevel) {}
-
-void GzipHeadWriter::Add(std::string_view text) {
-  stream_.Add(text);
-  size_ += text.size();
-}
-
-GzipHead GzipHeadWriter::Finish() {
-  GzipHead head;
-  head.bytes = stream_.Finish(Z_SYNC_FLUSH);
-  head.crc = stream_.Check();  // zlib kept the CRC-32 of the input for the gzip trailer
-  head.size = size_;
-  return head;
-}
-
-GzipHead StartGzip(std::string_view text, int level) {
-  GzipHeadWriter writer(level);
-  writer.Add(text);
-  return writer.Finish();
 }
 
 ChunkDeflater::ChunkDeflater(int level) : stream_(kRawWindowBits, level, kMemLevel) {}
@@ -145,6 +122,11 @@ GzipHead JoinGzipChunks(const std::vector<const DeflatedChunk*>& chunks) {
     head.size += chunk->size;
   }
   return head;
+}
+
+GzipHead StartGzip(std::string_view text, int level) {
+  const DeflatedChunk chunk = ChunkDeflater(level).Deflate({text});
+  return JoinGzipChunks({&chunk});
 }
 
 std::string FinishGzip(const GzipHead& head, std::string_view tail) {
