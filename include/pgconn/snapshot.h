@@ -119,9 +119,14 @@ class SnapshotStore {
     std::lock_guard<std::mutex> lock(mutex_);
     return current_;
   }
+  // The previous snapshot is freed after the lock is released: a large fleet's takes
+  // milliseconds to free, and a scrape waiting on the lock meanwhile waited for all of it.
   void Publish(std::shared_ptr<const Snapshot> snapshot) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    current_ = std::move(snapshot);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      current_.swap(snapshot);
+    }
+    snapshot.reset();
   }
 
  private:

@@ -22,6 +22,7 @@
 #include "pgconn/fd_reserve.h"
 #include "pgconn/http_stats.h"
 #include "router.h"
+#include "stack_release.h"
 
 namespace pgconn {
 
@@ -372,8 +373,10 @@ int HttpServer::Impl::OnInitConnection(const mg_connection* conn, void**) {
   return 0;
 }
 
+// Runs on the worker, whose request frames have returned: their pages can go.
 void HttpServer::Impl::OnConnectionClose(const mg_connection* conn) {
   if (Impl* impl = FromConnection(conn)) --impl->connections_open;
+  http::ReleaseStackBelowCaller();
 }
 
 HttpStats HttpServer::Impl::Stats() const {
