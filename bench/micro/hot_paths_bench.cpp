@@ -214,7 +214,14 @@ void BM_PublishFleet(benchmark::State& state) {
   const TargetStatus status = MakeStatus(110);
   for (const auto& c : configs) assembler.Update(c, status);
   assembler.PublishNow();
+  // Steady state first: one round of re-polls, `changed` per publish, spreads the parts over
+  // buckets as in a running fleet. Right after start-up they all share one bucket, whose chunks
+  // every publish deflates again; a run of ~25 iterations measured only that (30 vs 5.7 ms).
   size_t next = 0;
+  while (next < configs.size()) {
+    for (int i = 0; i < changed; ++i) assembler.Update(configs[next++ % configs.size()], status);
+    assembler.PublishNow();
+  }
   for (auto _ : state) {
     state.PauseTiming();
     for (int i = 0; i < changed; ++i) assembler.Update(configs[next++ % configs.size()], status);
