@@ -10,6 +10,7 @@
 #include "pgconn/self_process.h"
 #include "pgconn/shard.h"
 #include "pgconn/target_session.h"
+#include "pgconn/thread_name.h"
 #include "pgconn_version.h"
 
 namespace pgconn {
@@ -173,6 +174,7 @@ bool Exporter::PollAllOnce() {
   last_statuses_.assign(pollers_.size(), TargetStatus{});
   for (size_t i = 0; i < pollers_.size(); ++i) {
     threads.emplace_back([this, &up, i] {
+      NameThisThread("pgconn-once");
       last_statuses_[i] = pollers_[i]->PollOnce();
       up[i] = last_statuses_[i].up ? 1 : 0;
     });

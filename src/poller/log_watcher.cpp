@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "pgconn/thread_name.h"
+
 namespace pgconn {
 
 LogWatcher::LogWatcher(std::string target, std::string path, Millis publish_interval,
@@ -34,6 +36,7 @@ LogWatcher::~LogWatcher() {
 
 void LogWatcher::Start() {
   thread_ = std::thread([this] {
+    NameThisThread("pgconn-logwatch");
     try {
       Run();
     } catch (const std::exception& error) {

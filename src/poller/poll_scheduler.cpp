@@ -4,6 +4,7 @@
 
 #include "pgconn/clock_math.h"
 #include "pgconn/poll_loop.h"
+#include "pgconn/thread_name.h"
 
 namespace pgconn {
 
@@ -123,6 +124,7 @@ void PollScheduler::JoinExited(std::unique_lock<std::mutex>& lock) {
 }
 
 void PollScheduler::Dispatch() {
+  NameThisThread("pgconn-dispatch");
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     JoinExited(lock);
@@ -169,6 +171,7 @@ bool PollScheduler::WaitIdleLocked(std::unique_lock<std::mutex>& lock) {
 }
 
 void PollScheduler::Work(uint64_t worker_id) {
+  NameThisThread("pgconn-poll");
   std::unique_lock<std::mutex> lock(mutex_);
   --idle_;  // the dispatcher counted this worker idle before it ran
   while (!stopping_) {

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "pgconn/clock_math.h"
+#include "pgconn/thread_name.h"
 
 namespace pgconn {
 namespace {
@@ -67,6 +68,7 @@ void ProcessWatcher::LogFirstSeen(const std::vector<ScanProblem>& problems) cons
 
 void ProcessWatcher::Start() {
   thread_ = std::thread([this] {
+    NameThisThread("pgconn-procscan");
     try {
       Run();
     } catch (const std::exception& error) {

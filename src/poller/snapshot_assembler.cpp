@@ -10,6 +10,8 @@
 #include <optional>
 #include <tuple>
 
+#include "pgconn/thread_name.h"
+
 namespace pgconn {
 namespace {
 
@@ -359,6 +361,7 @@ void SnapshotAssembler::SetExposition(Snapshot& snapshot, const std::vector<Chun
 }
 
 void SnapshotAssembler::RunPublisher() {
+  NameThisThread("pgconn-publish");
   auto last_publish = std::chrono::steady_clock::time_point{};
   auto last_trim = std::chrono::steady_clock::now();
   std::chrono::steady_clock::duration gap = kMinPublishGap;

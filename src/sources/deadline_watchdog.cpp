@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "pgconn/thread_name.h"
+
 namespace pgconn {
 
 DeadlineWatchdog::DeadlineWatchdog() : thread_([this] { Run(); }) {}
@@ -50,6 +52,7 @@ void DeadlineWatchdog::FireExpiredLocked(Clock::time_point now) {
 }
 
 void DeadlineWatchdog::Run() {
+  NameThisThread("pgconn-deadline");
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
     FireExpiredLocked(Clock::now());

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <utility>
 
+#include "pgconn/thread_name.h"
+
 namespace pgconn {
 
 FdLimit RaiseFdLimit() {
@@ -59,6 +61,7 @@ void FdReserve::Refill() {
 }
 
 void FdReserve::Run() {
+  NameThisThread("pgconn-fdspare");
   std::unique_lock<std::mutex> lock(mutex_);
   while (
       !wake_.wait_for(lock, std::chrono::milliseconds(period_ms_), [this] { return stopping_; })) {
