@@ -109,7 +109,13 @@ TEST(HostileConfigTest, HugeDurationsAreTooLargeNotUndefined) {
 TEST(HostileConfigTest, ClockAdditionSaturates) {
   using Clock = std::chrono::steady_clock;
   const auto now = Clock::now();
-  EXPECT_EQ(SaturatingAdd<Clock>(now, std::chrono::hours(2562047)), Clock::time_point::max());
+  // Past the clock's end however long the machine has been up (a fixed 2,562,047 h only was
+  // once the steady clock passed ~47 minutes of uptime: the test failed on a fresh VM).
+  const auto beyond =
+      std::chrono::duration_cast<std::chrono::hours>(Clock::time_point::max() - now) +
+      std::chrono::hours(1);
+  EXPECT_EQ(SaturatingAdd<Clock>(now, beyond), Clock::time_point::max());
+  EXPECT_EQ(SaturatingAdd<Clock>(now, std::chrono::hours::max()), Clock::time_point::max());
   EXPECT_EQ(SaturatingAdd<Clock>(now, std::chrono::milliseconds(5)),
             now + std::chrono::milliseconds(5));
 }
